@@ -19,6 +19,7 @@ PACKAGES = {
     "bc-inner": "hades-bc-inner",
     "env-adapters": "hades-env-adapters",
     "dataset-io": "hades-dataset-io",
+    "distill-vision": "hades-distill-vision",
 }
 # Tests share one XLA compile cache so repeated shapes across sessions compile once.
 TEST_ENV = {"JAX_PLATFORMS": "cpu", "PYTHONHASHSEED": "0"}
@@ -54,7 +55,7 @@ def app(session: nox.Session) -> None:
 def integration(session: nox.Session) -> None:
     """Cross-package tests, including sharding over 4 virtual CPU devices."""
     _sync(session, "hades", "test")
-    _pytest(session, "tests", "-m", "not reference")
+    _pytest(session, "tests", "--ignore=tests/reference")
 
 
 @nox.session(python="3.11")
