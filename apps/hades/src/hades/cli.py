@@ -1,0 +1,144 @@
+"""The `hades` command."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import types
+import typing
+from pathlib import Path
+
+from hades.config import PRESETS, DistillConfig
+
+_HELP = {
+    "env": "environment id (gymnax: CartPole-v1, Pendulum-v1, Breakout-MinAtar, ...)",
+    "variant": "F: one fixed policy init for the whole run; R: fresh inits every generation",
+    "dataset_size": "number of synthetic state-action pairs",
+    "init": "initial synthetic states: zeros | normal",
+    "num_inits": "policy inits per candidate (default F: 1, R: 2)",
+    "init_mode": "R: inits shared by the whole population (shared) or per member",
+    "num_steps": "env steps per evaluation (default: the env's episode length)",
+    "greedy": "evaluate with argmax / mean actions instead of sampling",
+    "obs_norm": "observation normalisation: none | const | running",
+    "strategy": "evosax algorithm: open_es, snes, cma_es, ...",
+    "fitness_shaping": "centered_rank | z_score | raw | default (the strategy's own)",
+    "chunk_size": "members evaluated at once per device (bounds memory)",
+    "retrain_inits": "fresh inits retrained from the final dataset for the report",
+}
+
+
+def _base_type(annotation):
+    """int | None -> int, etc. (annotations are strings under `from __future__`)."""
+    if isinstance(annotation, str):
+        annotation = eval(annotation, {"int": int, "float": float, "str": str, "bool": bool})
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0]
+    return annotation
+
+
+def _optional_str(value: str) -> str | None:
+    return None if value in ("default", "none", "None") else value
+
+
+def add_config_options(parser: argparse.ArgumentParser, config_cls=DistillConfig) -> None:
+    for field in dataclasses.fields(config_cls):
+        flag = "--" + field.name.replace("_", "-")
+        kind = _base_type(field.type)
+        help_text = _HELP.get(field.name, "") + f" [default: {field.default}]"
+        if kind is bool:
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
+        elif field.name == "fitness_shaping":
+            parser.add_argument(flag, type=_optional_str, default=None, help=help_text)
+        else:
+            parser.add_argument(flag, type=kind, default=None, help=help_text)
+
+
+def _overrides(args: argparse.Namespace, config_cls=DistillConfig) -> dict:
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(config_cls)}
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    from hades.config import resolve_config
+    from hades.distill import run_distill
+
+    config = resolve_config(args.preset, _overrides(args))
+    out = (
+        Path(args.out)
+        if args.out
+        else Path("runs") / f"distill-{config.env}-{config.variant}-s{config.seed}"
+    )
+    summary = run_distill(config, out, quiet=args.quiet)
+    print(
+        f"{config.env} HaDES-{config.variant}: retrained return "
+        f"{summary['retrain_return_mean']:.1f} ± {summary['retrain_return_std']:.1f} "
+        f"over {summary['retrain_inits']} fresh inits; dataset {summary['dataset']}"
+    )
+    print(f"run directory: {out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from hades.evaluate import evaluate_dataset
+
+    result = evaluate_dataset(
+        args.dataset,
+        inits=args.inits,
+        seed=args.seed,
+        num_envs=args.num_envs,
+        num_steps=args.num_steps,
+        greedy=args.greedy,
+    )
+    line = (
+        f"{result['env']}: return {result['return_mean']:.1f} ± {result['return_std']:.1f} "
+        f"over {result['inits']} fresh inits"
+    )
+    if result["recorded_fitness"] is not None:
+        line += f" (recorded fitness {result['recorded_fitness']:.1f})"
+    print(line)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hades", description="Behaviour distillation in JAX.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    distill = sub.add_parser("distill", help="evolve a synthetic behaviour dataset (HaDES)")
+    distill.add_argument("--preset", choices=sorted(PRESETS), default=None)
+    distill.add_argument("--out", default=None, help="run directory [default: runs/distill-...]")
+    distill.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
+    add_config_options(distill)
+    distill.set_defaults(func=cmd_distill)
+
+    evaluate = sub.add_parser("evaluate", help="retrain fresh policies from a dataset file")
+    evaluate.add_argument("dataset", help="a hades dataset .npz or a paper reference .npz")
+    evaluate.add_argument("--inits", type=int, default=20)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--num-envs", type=int, default=None)
+    evaluate.add_argument("--num-steps", type=int, default=None)
+    evaluate.add_argument("--greedy", action=argparse.BooleanOptionalAction, default=None)
+    evaluate.add_argument("--json", default=None, help="also write the result as JSON here")
+    evaluate.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as err:
+        if os.environ.get("HADES_DEBUG"):
+            raise
+        print(f"hades: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Run configuration: one flat dataclass, named presets, and the rule "CLI beats preset beats
+default". The resolved config is what a run directory records and what `--resume` checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    # What to distil.
+    env: str = "CartPole-v1"
+    variant: str = "R"  # F: one fixed init for the whole run; R: fresh inits every generation
+    dataset_size: int = 4
+    init: str = "zeros"  # initial synthetic states (and actions): zeros | normal
+    # Inner loop: the policy and how it is fitted to the dataset.
+    width: int = 64
+    depth: int = 2
+    activation: str = "relu"
+    bc_steps: int = 100
+    bc_lr: float = 0.03
+    bc_optimizer: str = "adam"
+    bc_momentum: float = 0.0
+    bc_max_grad_norm: float | None = None
+    bc_anneal: bool = False
+    bc_data_noise: float = 0.0
+    num_inits: int | None = None  # policy inits per candidate; default F: 1, R: 2
+    init_mode: str = "shared"  # R: inits shared by the population (CRN) | per_member
+    # Evaluation of a trained policy.
+    num_envs: int = 4
+    num_steps: int | None = None  # default: the env's episode length
+    greedy: bool = True
+    obs_norm: str = "none"  # none | const | running
+    # Outer loop.
+    strategy: str = "open_es"
+    popsize: int = 64
+    generations: int = 60
+    sigma_init: float = 0.5
+    sigma_decay: float = 1.0
+    sigma_limit: float = 0.0
+    es_lr: float = 0.05
+    es_lr_decay: float = 1.0
+    es_lr_limit: float = 0.0
+    es_optimizer: str = "adam"
+    temperature: float = 0.0
+    fitness_shaping: str | None = "centered_rank"
+    # Run.
+    seed: int = 0
+    retrain_inits: int = 20
+    chunk_size: int | None = None  # members evaluated at once per device; None: all
+
+    @property
+    def inits_per_candidate(self) -> int:
+        if self.num_inits is not None:
+            return self.num_inits
+        return 1 if self.variant == "F" else 2
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        if self.variant not in ("F", "R"):
+            raise ValueError(f"--variant must be F or R, got {self.variant!r}")
+        if self.dataset_size < 1:
+            raise ValueError("--dataset-size must be at least 1")
+        if self.popsize < 2:
+            raise ValueError("--popsize must be at least 2")
+        if self.init_mode not in ("shared", "per_member"):
+            raise ValueError("--init-mode must be shared or per_member")
+        if self.obs_norm not in ("none", "const", "running"):
+            raise ValueError("--obs-norm must be none, const or running")
+        if self.init not in ("zeros", "normal"):
+            raise ValueError("--init must be zeros or normal")
+
+
+# Presets: overrides of the defaults. Each is sized to be useful as it is.
+PRESETS: dict[str, dict[str, Any]] = {
+    # The default run: CartPole-v1, HaDES-R, 4 state-action pairs, about a minute on a laptop CPU.
+    "cartpole": {},
+    # Pendulum-v1 swing-up with learned continuous actions (Gaussian NLL inner loop).
+    "pendulum": {
+        "env": "Pendulum-v1",
+        "dataset_size": 16,
+        "width": 64,
+        "activation": "tanh",
+        "bc_steps": 200,
+        "bc_lr": 0.01,
+        "bc_max_grad_norm": 1.0,
+        "num_envs": 8,
+        "popsize": 128,
+        "generations": 200,
+        "sigma_init": 0.3,
+        "es_lr": 0.05,
+    },
+    # Breakout-MinAtar at laptop scale (paper Table 3 scaled down).
+    "cpu-minatar": {
+        "env": "Breakout-MinAtar",
+        "variant": "F",
+        "dataset_size": 16,
+        "width": 128,
+        "bc_steps": 64,
+        "bc_lr": 0.03,
+        "num_envs": 4,
+        "greedy": False,
+        "popsize": 32,
+        "generations": 30,
+        "strategy": "snes",
+        "sigma_init": 0.5,
+        "sigma_limit": 0.01,
+        "temperature": 20.0,
+        "fitness_shaping": None,
+    },
+}
+
+
+def resolve_config(preset: str | None, overrides: dict[str, Any]) -> DistillConfig:
+    """Defaults, then the preset, then every option given explicitly (None means not given)."""
+    values: dict[str, Any] = {}
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+        values.update(PRESETS[preset])
+    names = {f.name for f in fields(DistillConfig)}
+    unknown = set(overrides) - names
+    if unknown:
+        raise ValueError(f"unknown config fields {sorted(unknown)}")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    config = DistillConfig(**values)
+    config.validate()
+    return config
+
+
+def load_config(path) -> DistillConfig:
+    with open(path) as f:
+        data = json.load(f)
+    return DistillConfig(**data)

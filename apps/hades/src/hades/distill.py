@@ -1,0 +1,216 @@
+"""HaDES: evolve a synthetic behaviour dataset whose behaviour-cloned policies score well."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hades import __version__
+from hades.config import DistillConfig
+from hades.engine import ProgressBar, make_generation_fn, run_generations
+from hades.parallel import population_mesh
+from hades.rundir import RunDir
+from hades.task import BCTask, fit_config_from
+from hades_bc_inner import init_keys
+from hades_dataset_io import SyntheticDataset
+from hades_env_adapters import make_env
+from hades_es_core import ESConfig, make_strategy
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillationProblem:
+    """Score a candidate dataset: fit `num_inits` fresh policies to it, mean of their returns."""
+
+    task: BCTask
+    dataset_size: int
+    num_inits: int
+    init_mode: str  # fixed (HaDES-F) | shared (HaDES-R, common random numbers) | per_member
+    init: str
+    seed: int
+
+    @property
+    def fixed_init_key(self) -> jax.Array:
+        return jax.random.fold_in(jax.random.key(self.seed), 0x1F1)
+
+    def initial_genome(self, key):
+        return self.task.initial_genome(self.dataset_size, self.init, key)
+
+    def member_fitness(self, genome, member_key, shared_key):
+        labels = self.task.labels(self.dataset_size)
+        inits = init_keys(
+            self.fixed_init_key, shared_key, member_key, self.num_inits, self.init_mode
+        )
+        fit_keys, eval_keys = jnp.split(
+            jax.random.split(jax.random.fold_in(member_key, 1), 2 * self.num_inits), 2
+        )
+        returns, losses = jax.vmap(self.task.dataset_return, in_axes=(None, 0, 0, 0, None))(
+            genome, inits, fit_keys, eval_keys, labels
+        )
+        return {"fitness": returns.mean(), "bc_loss": losses.mean()}
+
+
+def task_from_config(config: DistillConfig) -> BCTask:
+    env = make_env(config.env)
+    fit_config = fit_config_from(
+        {
+            "steps": config.bc_steps,
+            "lr": config.bc_lr,
+            "optimizer": config.bc_optimizer,
+            "momentum": config.bc_momentum,
+            "max_grad_norm": config.bc_max_grad_norm,
+            "anneal_lr": config.bc_anneal,
+            "data_noise": config.bc_data_noise,
+        }
+    )
+    obs_stats = None
+    if config.obs_norm == "const":
+        from hades_env_adapters import obs_stats_for  # shipped statistics
+
+        obs_stats = obs_stats_for(config.env)
+    return BCTask(
+        env=env,
+        width=config.width,
+        depth=config.depth,
+        activation=config.activation,
+        fit_config=fit_config,
+        num_envs=config.num_envs,
+        num_steps=config.num_steps,
+        greedy=config.greedy,
+        obs_norm_mode=config.obs_norm,
+        obs_stats=obs_stats,
+    )
+
+
+def es_config_from(config: DistillConfig) -> ESConfig:
+    return ESConfig(
+        strategy=config.strategy,
+        popsize=config.popsize,
+        sigma_init=config.sigma_init,
+        sigma_decay=config.sigma_decay,
+        sigma_limit=config.sigma_limit,
+        lr_init=config.es_lr,
+        lr_decay=config.es_lr_decay,
+        lr_limit=config.es_lr_limit,
+        optimizer=config.es_optimizer,
+        temperature=config.temperature,
+        fitness_shaping=config.fitness_shaping,
+    )
+
+
+def problem_from_config(config: DistillConfig) -> DistillationProblem:
+    init_mode = "fixed" if config.variant == "F" else config.init_mode
+    return DistillationProblem(
+        task=task_from_config(config),
+        dataset_size=config.dataset_size,
+        num_inits=config.inits_per_candidate,
+        init_mode=init_mode,
+        init=config.init,
+        seed=config.seed,
+    )
+
+
+def retrain_returns(task: BCTask, genome, labels, key: jax.Array, num_inits: int) -> np.ndarray:
+    """Fresh inits (never seen by the ES) trained on the dataset: the number users care about."""
+    init_k, fit_k, eval_k = (jax.random.split(k, num_inits) for k in jax.random.split(key, 3))
+    fn = jax.jit(jax.vmap(task.dataset_return, in_axes=(None, 0, 0, 0, None)))
+    returns, _ = fn(genome, init_k, fit_k, eval_k, labels)
+    return np.asarray(returns)
+
+
+def dataset_from_genome(
+    problem: DistillationProblem, genome, extra_meta: dict[str, Any]
+) -> SyntheticDataset:
+    task = problem.task
+    genome = jax.device_get(genome)
+    labels = task.labels(problem.dataset_size)
+    stats = task.obs_stats
+    meta = {"hades_version": __version__, **task.meta(), **extra_meta}
+    return SyntheticDataset(
+        states=np.asarray(genome["states"], np.float32),
+        labels=None if labels is None else np.asarray(labels, np.int32),
+        actions=None if "actions" not in genome else np.asarray(genome["actions"], np.float32),
+        obs_mean=None if stats is None else np.asarray(stats[0], np.float32),
+        obs_var=None if stats is None else np.asarray(stats[1], np.float32),
+        meta=meta,
+    )
+
+
+def run_distill(config: DistillConfig, out: str | Path, quiet: bool = False) -> dict[str, Any]:
+    """Evolve a dataset, save it, retrain fresh policies from it; returns the summary."""
+    run = RunDir.create(out, config)
+    problem = problem_from_config(config)
+    es_config = es_config_from(config)
+    run_key = jax.random.key(config.seed)
+    genome0 = problem.initial_genome(jax.random.fold_in(run_key, 0xDA7A))
+    strategy = make_strategy(es_config, genome0)
+    es_state = strategy.init(jax.random.fold_in(run_key, 0xE5), genome0)
+
+    mesh = population_mesh()
+    generation_fn = make_generation_fn(strategy, problem, mesh, config.popsize, config.chunk_size)
+
+    t0 = time.perf_counter()
+    progress = ProgressBar(config.generations, quiet=quiet)
+    history: dict[str, list[float]] = {"mean": [], "max": [], "es_mean": []}
+
+    def on_generation(generation, state, row):
+        run.log_metrics(row)
+        progress.update(generation, row)
+        history["mean"].append(row["fitness_mean"])
+        history["max"].append(row["fitness_max"])
+        history["es_mean"].append(row["es_mean_fitness"])
+
+    es_state = run_generations(
+        generation_fn, es_state, run_key, 0, config.generations, on_generation
+    )
+    progress.close()
+    evolve_seconds = time.perf_counter() - t0
+
+    genome = strategy.mean(es_state)
+    dataset = dataset_from_genome(
+        problem,
+        genome,
+        {
+            "variant": config.variant,
+            "es": dataclasses.asdict(es_config),
+            "fitness_history": history,
+        },
+    )
+    dataset_path = run.save_dataset(dataset)
+
+    returns = retrain_returns(
+        problem.task,
+        genome,
+        problem.task.labels(config.dataset_size),
+        jax.random.fold_in(run_key, 0x5E7),
+        config.retrain_inits,
+    )
+    summary = {
+        "env": config.env,
+        "variant": config.variant,
+        "dataset": str(dataset_path),
+        "generations": config.generations,
+        "final_es_mean_fitness": history["es_mean"][-1] if history["es_mean"] else None,
+        "first_generation_es_mean_reached_max": _first_reaching(history["es_mean"]),
+        "retrain_inits": config.retrain_inits,
+        "retrain_return_mean": float(returns.mean()),
+        "retrain_return_std": float(returns.std()),
+        "retrain_returns": returns.tolist(),
+        "evolve_seconds": evolve_seconds,
+        "devices": jax.device_count(),
+    }
+    run.write_summary(summary)
+    return summary
+
+
+def _first_reaching(curve: list[float]) -> int | None:
+    """First generation whose ES-mean score equals the best score of the run (e.g. 500)."""
+    if not curve:
+        return None
+    best = max(curve)
+    return next(g for g, v in enumerate(curve) if v >= best)

@@ -1,0 +1,46 @@
+"""The final dataset does not depend on how many devices the population is sharded over.
+
+Each run is a separate process because XLA fixes the CPU device count at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hades_dataset_io import load_dataset
+
+TINY = [
+    "--env", "CartPole-v1", "--variant", "R", "--dataset-size", "4", "--popsize", "8",
+    "--generations", "3", "--bc-steps", "10", "--num-envs", "2", "--num-steps", "60",
+    "--retrain-inits", "2", "--width", "16", "--quiet",
+]  # fmt: skip
+
+
+def distill(out, devices: int, *extra: str):
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    cmd = [sys.executable, "-m", "hades.cli", "distill", *TINY, *extra, "--out", str(out)]
+    subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    return load_dataset(out / "dataset.npz")
+
+
+@pytest.fixture(scope="module")
+def one_device(tmp_path_factory):
+    return distill(tmp_path_factory.mktemp("d1"), 1)
+
+
+def test_four_devices_give_the_same_dataset(one_device, tmp_path):
+    four = distill(tmp_path, 4)
+    assert four.meta["fitness_history"] == one_device.meta["fitness_history"]
+    np.testing.assert_array_equal(four.states, one_device.states)
+
+
+def test_chunked_evaluation_gives_the_same_dataset(one_device, tmp_path):
+    chunked = distill(tmp_path, 2, "--chunk-size", "2")
+    assert chunked.meta["fitness_history"] == one_device.meta["fitness_history"]
+    np.testing.assert_array_equal(chunked.states, one_device.states)
