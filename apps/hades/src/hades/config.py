@@ -46,7 +46,7 @@ class DistillConfig:
     es_lr_limit: float = 0.0
     es_optimizer: str = "adam"
     temperature: float = 0.0
-    fitness_shaping: str | None = "centered_rank"
+    fitness_shaping: str | None = None  # None: the strategy's own (OpenES: centered rank)
     # Run.
     seed: int = 0
     retrain_inits: int = 20

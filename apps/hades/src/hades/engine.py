@@ -42,11 +42,18 @@ def make_generation_fn(strategy, problem: Problem, mesh, popsize: int, chunk_siz
 
     score_population = map_members(member, mesh, chunk_size)
     ids = member_ids(popsize)
+    rep = replicated(mesh)
 
     def generation(es_state, run_key, generation):
         ask_key, tell_key, member_root, shared_key, mean_key = generation_keys(run_key, generation)
         population, es_state = strategy.ask(ask_key, es_state)
+        # Keep the population replicated (shard_map slices it locally): otherwise the sharding
+        # propagates into tell's population-weighted sums and their order depends on devices.
+        population = jax.lax.with_sharding_constraint(population, rep)
         scores = score_population(population, ids, member_root, shared_key)
+        # Gather before any reduction: the ES update and the metrics then see the same array,
+        # summed in the same order, whatever the device count.
+        scores = jax.lax.with_sharding_constraint(scores, rep)
         es_state, metrics = strategy.tell(tell_key, population, scores["fitness"], es_state)
         # The ES mean is the product (the dataset we save), so its own score is the curve users
         # care about; one extra member's work, replicated.
@@ -58,7 +65,6 @@ def make_generation_fn(strategy, problem: Problem, mesh, popsize: int, chunk_siz
                 metrics[f"{name}_mean"] = jnp.nanmean(value)
         return es_state, metrics
 
-    rep = replicated(mesh)
     # No donation: the ES state is a few thousand numbers, and the driver hands generation g's
     # state to the callback (checkpoints) after g+1 has been dispatched.
     return jax.jit(generation, out_shardings=(rep, rep))
