@@ -11,7 +11,8 @@ import types
 import typing
 from pathlib import Path
 
-from hades.config import PRESETS, DistillConfig
+from hades.config import PRESETS, DistillConfig, resolve_config
+from hades.engine import RunInterrupted
 
 _HELP = {
     "env": "environment id (gymnax: CartPole-v1, Pendulum-v1, Breakout-MinAtar, ...)",
@@ -63,23 +64,80 @@ def _overrides(args: argparse.Namespace, config_cls=DistillConfig) -> dict:
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(config_cls)}
 
 
+def resume_config(args: argparse.Namespace) -> DistillConfig:
+    """The run's recorded config, with the options that may change on resume applied."""
+    from hades.config import load_config
+
+    path = Path(args.resume) / "config.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"--resume {args.resume}: no config.json there; is it a run directory?"
+        )
+    config = load_config(path)
+    given = {k: v for k, v in _overrides(args).items() if v is not None}
+    return dataclasses.replace(config, **given)
+
+
+def _run_config(args: argparse.Namespace, command: str) -> tuple[DistillConfig, Path]:
+    if args.resume:
+        return resume_config(args), Path(args.resume)
+    config = resolve_config(args.preset, _overrides(args))
+    what = config.variant if command == "distill" else "ne"
+    return config, Path(args.out or f"runs/{command}-{config.env}-{what}-s{config.seed}")
+
+
 def cmd_distill(args: argparse.Namespace) -> int:
-    from hades.config import resolve_config
     from hades.distill import run_distill
 
-    config = resolve_config(args.preset, _overrides(args))
-    out = (
-        Path(args.out)
-        if args.out
-        else Path("runs") / f"distill-{config.env}-{config.variant}-s{config.seed}"
-    )
-    summary = run_distill(config, out, quiet=args.quiet)
+    config, out = _run_config(args, "distill")
+    summary = run_distill(config, out, quiet=args.quiet, resume=bool(args.resume))
     print(
         f"{config.env} HaDES-{config.variant}: retrained return "
         f"{summary['retrain_return_mean']:.1f} ± {summary['retrain_return_std']:.1f} "
         f"over {summary['retrain_inits']} fresh inits; dataset {summary['dataset']}"
     )
     print(f"run directory: {out}")
+    return 0
+
+
+def cmd_neuroevolve(args: argparse.Namespace) -> int:
+    from hades.neuroevolve import run_neuroevolve
+
+    config, out = _run_config(args, "neuroevolve")
+    summary = run_neuroevolve(config, out, quiet=args.quiet, resume=bool(args.resume))
+    print(
+        f"{config.env} ES neuroevolution ({summary['num_params']} weights): return "
+        f"{summary['retrain_return_mean']:.1f} ± {summary['retrain_return_std']:.1f} "
+        f"over {summary['retrain_inits']} evaluation seeds"
+    )
+    print(f"run directory: {out}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from hades.compare import write_comparison
+
+    out = args.out or args.runs[0]
+    csv_path, png_path = write_comparison(args.runs, out)
+    print(f"wrote {csv_path} and {png_path}")
+    return 0
+
+
+def cmd_obs_stats(args: argparse.Namespace) -> int:
+    import jax
+
+    from hades_env_adapters import compute_obs_stats, make_env, save_obs_stats
+
+    env = make_env(args.env, **({"backend": args.backend} if args.backend else {}))
+    mean, var = compute_obs_stats(
+        env, jax.random.key(args.seed), num_envs=args.num_envs, num_steps=args.num_steps
+    )
+    out = Path(args.out or f"obs_stats_{args.env}.npz")
+    save_obs_stats(out, mean, var)
+    print(
+        f"{args.env}: observation mean/var over {args.num_envs}x{args.num_steps} "
+        f"random-policy steps -> {out}"
+    )
     return 0
 
 
@@ -110,12 +168,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hades", description="Behaviour distillation in JAX.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    distill = sub.add_parser("distill", help="evolve a synthetic behaviour dataset (HaDES)")
-    distill.add_argument("--preset", choices=sorted(PRESETS), default=None)
-    distill.add_argument("--out", default=None, help="run directory [default: runs/distill-...]")
-    distill.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
-    add_config_options(distill)
-    distill.set_defaults(func=cmd_distill)
+    for name, func, help_text in (
+        ("distill", cmd_distill, "evolve a synthetic behaviour dataset (HaDES)"),
+        ("neuroevolve", cmd_neuroevolve, "baseline: evolve the policy weights directly"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--preset", choices=sorted(PRESETS), default=None)
+        p.add_argument("--out", default=None, help=f"run directory [default: runs/{name}-...]")
+        p.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
+        p.add_argument(
+            "--resume", default=None, metavar="RUN_DIR", help="continue a run from its checkpoint"
+        )
+        add_config_options(p)
+        p.set_defaults(func=func)
+
+    compare = sub.add_parser("compare", help="plot fitness curves of runs side by side")
+    compare.add_argument("runs", nargs="+", help="run directories")
+    compare.add_argument("--out", default=None, help="where to write compare.csv/png [RUN_A]")
+    compare.set_defaults(func=cmd_compare)
+
+    obs_stats = sub.add_parser("obs-stats", help="observation mean/var of an env from rollouts")
+    obs_stats.add_argument("env")
+    obs_stats.add_argument("--backend", default=None, help="brax backend")
+    obs_stats.add_argument("--num-envs", type=int, default=16)
+    obs_stats.add_argument("--num-steps", type=int, default=1000)
+    obs_stats.add_argument("--seed", type=int, default=0)
+    obs_stats.add_argument("--out", default=None, help="npz file [obs_stats_ENV.npz]")
+    obs_stats.set_defaults(func=cmd_obs_stats)
 
     evaluate = sub.add_parser("evaluate", help="retrain fresh policies from a dataset file")
     evaluate.add_argument("dataset", help="a hades dataset .npz or a paper reference .npz")
@@ -126,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--greedy", action=argparse.BooleanOptionalAction, default=None)
     evaluate.add_argument("--json", default=None, help="also write the result as JSON here")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    from hades import cli_tools
+
+    cli_tools.register(sub)
     return parser
 
 
@@ -133,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
+    except RunInterrupted as err:
+        print(f"hades: {err}", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
         if os.environ.get("HADES_DEBUG"):
             raise
         print(f"hades: error: {err}", file=sys.stderr)

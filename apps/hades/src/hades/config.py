@@ -136,4 +136,5 @@ def resolve_config(preset: str | None, overrides: dict[str, Any]) -> DistillConf
 def load_config(path) -> DistillConfig:
     with open(path) as f:
         data = json.load(f)
+    data.pop("command", None)
     return DistillConfig(**data)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +12,13 @@ import numpy as np
 
 from hades import __version__
 from hades.config import DistillConfig
-from hades.engine import ProgressBar, make_generation_fn, run_generations
-from hades.parallel import population_mesh
+from hades.engine import evolve_run
 from hades.rundir import RunDir
 from hades.task import BCTask, fit_config_from
 from hades_bc_inner import init_keys
 from hades_dataset_io import SyntheticDataset
 from hades_env_adapters import make_env
-from hades_es_core import ESConfig, make_strategy
+from hades_es_core import ESConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,37 +139,47 @@ def dataset_from_genome(
     )
 
 
-def run_distill(config: DistillConfig, out: str | Path, quiet: bool = False) -> dict[str, Any]:
+def run_fingerprint(config) -> dict[str, Any]:
+    """What a checkpoint must agree on to be resumed: everything but the run length, the report
+    and how members are batched (results do not depend on it)."""
+    ignored = {"generations", "retrain_inits", "chunk_size"}
+    return {k: v for k, v in config.to_json().items() if k not in ignored}
+
+
+def open_run(config: DistillConfig, out, resume: bool, command: str) -> RunDir:
+    if not resume:
+        return RunDir.create(out, config, command)
+    run = RunDir.open(out)
+    recorded = {k: v for k, v in run.config_json().items() if k != "command"}
+    if run_fingerprint(DistillConfig(**recorded)) != run_fingerprint(config):
+        raise ValueError(
+            f"{out}/config.json differs from the options given; resume with the same options "
+            "(only --generations, --retrain-inits and --chunk-size may change)"
+        )
+    run.write_config(config, command)  # e.g. a longer --generations
+    return run
+
+
+def run_distill(
+    config: DistillConfig, out: str | Path, quiet: bool = False, resume: bool = False
+) -> dict[str, Any]:
     """Evolve a dataset, save it, retrain fresh policies from it; returns the summary."""
-    run = RunDir.create(out, config)
+    run = open_run(config, out, resume, "distill")
     problem = problem_from_config(config)
     es_config = es_config_from(config)
-    run_key = jax.random.key(config.seed)
-    genome0 = problem.initial_genome(jax.random.fold_in(run_key, 0xDA7A))
-    strategy = make_strategy(es_config, genome0)
-    es_state = strategy.init(jax.random.fold_in(run_key, 0xE5), genome0)
-
-    mesh = population_mesh()
-    generation_fn = make_generation_fn(strategy, problem, mesh, config.popsize, config.chunk_size)
-
-    t0 = time.perf_counter()
-    progress = ProgressBar(config.generations, quiet=quiet)
-    history: dict[str, list[float]] = {"mean": [], "max": [], "es_mean": []}
-
-    def on_generation(generation, state, row):
-        run.log_metrics(row)
-        progress.update(generation, row)
-        history["mean"].append(row["fitness_mean"])
-        history["max"].append(row["fitness_max"])
-        history["es_mean"].append(row["es_mean_fitness"])
-
-    es_state = run_generations(
-        generation_fn, es_state, run_key, 0, config.generations, on_generation
+    result = evolve_run(
+        problem,
+        es_config,
+        run,
+        generations=config.generations,
+        seed=config.seed,
+        chunk_size=config.chunk_size,
+        quiet=quiet,
+        resume=resume,
+        fingerprint=run_fingerprint(config),
     )
-    progress.close()
-    evolve_seconds = time.perf_counter() - t0
-
-    genome = strategy.mean(es_state)
+    history = result.history
+    genome = result.strategy.mean(result.es_state)
     dataset = dataset_from_genome(
         problem,
         genome,
@@ -187,7 +195,7 @@ def run_distill(config: DistillConfig, out: str | Path, quiet: bool = False) -> 
         problem.task,
         genome,
         problem.task.labels(config.dataset_size),
-        jax.random.fold_in(run_key, 0x5E7),
+        jax.random.fold_in(jax.random.key(config.seed), 0x5E7),
         config.retrain_inits,
     )
     summary = {
@@ -201,8 +209,9 @@ def run_distill(config: DistillConfig, out: str | Path, quiet: bool = False) -> 
         "retrain_return_mean": float(returns.mean()),
         "retrain_return_std": float(returns.std()),
         "retrain_returns": returns.tolist(),
-        "evolve_seconds": evolve_seconds,
+        "evolve_seconds": result.seconds,
         "devices": jax.device_count(),
+        "processes": jax.process_count(),
     }
     run.write_summary(summary)
     return summary

@@ -8,6 +8,10 @@ and drives it, streaming metrics to the run directory.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -135,3 +139,107 @@ def _emit(pending, t_prev, on_generation) -> float:
     now = time.perf_counter()
     on_generation(generation, es_state, to_row(generation, metrics, now - t_prev))
     return now
+
+
+class RunInterrupted(Exception):
+    """SIGINT/SIGTERM arrived; the state after `generation` generations is checkpointed."""
+
+    def __init__(self, generation: int, run_path):
+        super().__init__(
+            f"interrupted after generation {generation}; checkpoint saved. "
+            f"Resume with: hades <command> --resume {run_path}"
+        )
+        self.generation = generation
+
+
+@dataclasses.dataclass
+class EvolveResult:
+    strategy: Any
+    es_state: Any
+    history: dict[str, list[float]]
+    seconds: float
+
+
+def history_from_rows(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
+    return {
+        "mean": [r["fitness_mean"] for r in rows],
+        "max": [r["fitness_max"] for r in rows],
+        "es_mean": [r["es_mean_fitness"] for r in rows],
+    }
+
+
+def evolve_run(
+    problem: Problem,
+    es_config,
+    run,
+    *,
+    generations: int,
+    seed: int,
+    chunk_size: int | None = None,
+    quiet: bool = False,
+    resume: bool = False,
+    checkpoint_every_s: float = 60.0,
+    fingerprint: dict[str, Any] | None = None,
+) -> EvolveResult:
+    """Evolve `problem` for `generations`, logging to and checkpointing into `run` (a RunDir)."""
+    from hades.checkpoint import Checkpointer
+    from hades.parallel import population_mesh
+    from hades_es_core import make_strategy
+
+    run_key = jax.random.key(seed)
+    genome0 = problem.initial_genome(jax.random.fold_in(run_key, 0xDA7A))
+    strategy = make_strategy(es_config, genome0)
+    es_state = strategy.init(jax.random.fold_in(run_key, 0xE5), genome0)
+    fingerprint = fingerprint or {}
+    checkpointer = Checkpointer(run.path)
+    start = 0
+    if resume:
+        es_state, start = checkpointer.restore(es_state, fingerprint)
+        run.truncate_metrics(start)
+    rows = run.read_metrics()
+    history = history_from_rows(rows)
+
+    mesh = population_mesh()
+    generation_fn = make_generation_fn(strategy, problem, mesh, es_config.popsize, chunk_size)
+    progress = ProgressBar(generations, initial=start, quiet=quiet)
+    stop_signal: list[int] = []
+    last_save = [time.monotonic()]
+
+    def on_generation(generation, state, row):
+        run.log_metrics(row)
+        progress.update(generation, row)
+        for name, values in history_from_rows([row]).items():
+            history[name].extend(values)
+        due = time.monotonic() - last_save[0] >= checkpoint_every_s
+        if due or stop_signal or generation + 1 == generations:
+            checkpointer.save(generation + 1, state, fingerprint)
+            last_save[0] = time.monotonic()
+        if stop_signal:
+            raise RunInterrupted(generation + 1, run.path)
+
+    t0 = time.perf_counter()
+    with _stop_on_signals(stop_signal):
+        try:
+            es_state = run_generations(
+                generation_fn, es_state, run_key, start, generations, on_generation
+            )
+        finally:
+            progress.close()
+            checkpointer.close()
+    return EvolveResult(strategy, es_state, history, time.perf_counter() - t0)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(flag: list[int]):
+    """SIGINT/SIGTERM set `flag`; the loop checkpoints at the end of the generation and stops."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda signum, frame: flag.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

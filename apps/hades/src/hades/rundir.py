@@ -19,19 +19,54 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def _is_writer() -> bool:
+    """Only process 0 writes the run directory (all processes share it on multi-host runs)."""
+    import jax
+
+    return jax.process_index() == 0
+
+
 @dataclasses.dataclass
 class RunDir:
     path: Path
 
     @classmethod
-    def create(cls, path: str | Path, config) -> RunDir:
+    def create(cls, path: str | Path, config, command: str = "distill") -> RunDir:
         path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        if (path / "checkpoints").exists() and any((path / "checkpoints").iterdir()):
+            raise FileExistsError(
+                f"{path} already holds a run with checkpoints; continue it with --resume {path} "
+                "or choose another --out"
+            )
         run = cls(path)
-        _write_json_atomic(path / "config.json", config.to_json())
-        # A fresh run starts a fresh log.
-        (path / "metrics.jsonl").write_text("")
+        if _is_writer():
+            path.mkdir(parents=True, exist_ok=True)
+            run.write_config(config, command)
+            (path / "metrics.jsonl").write_text("")  # a fresh run starts a fresh log
         return run
+
+    def write_config(self, config, command: str) -> None:
+        if _is_writer():
+            _write_json_atomic(self.path / "config.json", {"command": command, **config.to_json()})
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        path = Path(path)
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(f"{path} is not a hades run directory (no config.json)")
+        return cls(path)
+
+    def config_json(self) -> dict[str, Any]:
+        return json.loads((self.path / "config.json").read_text())
+
+    def truncate_metrics(self, generations: int) -> None:
+        """Drop log lines of generations the checkpoint does not include (they will rerun)."""
+        if not _is_writer():
+            return
+        rows = [r for r in self.read_metrics() if r["generation"] < generations]
+        tmp = self.metrics_path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        os.replace(tmp, self.metrics_path)
 
     @property
     def metrics_path(self) -> Path:
@@ -42,18 +77,28 @@ class RunDir:
         return self.path / "dataset.npz"
 
     def log_metrics(self, row: dict[str, Any]) -> None:
+        if not _is_writer():
+            return
         with open(self.metrics_path, "a") as f:
             f.write(json.dumps(row) + "\n")
 
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics_path.exists():
             return []
-        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]
+        rows = []
+        for line in self.metrics_path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a line cut short by a kill: the checkpoint decides what reruns
+        return rows
 
     def save_dataset(self, dataset: SyntheticDataset, name: str = "dataset.npz") -> Path:
         path = self.path / name
-        save_dataset(path, dataset)
+        if _is_writer():
+            save_dataset(path, dataset)
         return path
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        _write_json_atomic(self.path / "summary.json", summary)
+        if _is_writer():
+            _write_json_atomic(self.path / "summary.json", summary)

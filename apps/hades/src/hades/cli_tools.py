@@ -1,0 +1,9 @@
+"""Subcommands that use finished datasets (retrain, merge, sweep, show): registered by `register`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this module's subcommands to the `hades` parser."""
