@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 from gymnax.wrappers import FlattenObservationWrapper
 
-from hades_env_adapters import TESTED_ENV_IDS, EnvAdapter, make_env, supported_env_ids
+import hades_env_adapters._src as adapters_src
+from hades_env_adapters import (
+    BRAX_ENV_IDS,
+    TESTED_ENV_IDS,
+    EnvAdapter,
+    make_env,
+    supported_env_ids,
+)
 
 # env_id: (raw_obs_shape, discrete, num_actions or action_dim, max_episode_steps)
 EXPECTED = {
@@ -136,7 +143,8 @@ import jax
 import hades_env_adapters as hea
 env = hea.make_env("CartPole-v1")
 hea.evaluate(hea.random_act_fn(env), env, jax.random.key(0), num_envs=2, num_steps=2)
-hea.supported_env_ids()
+assert "hopper" in hea.supported_env_ids()
+assert hea.obs_stats_for("hopper")[0].shape == (11,)
 leaked = [m for m in sys.modules if m.split(".")[0] in ("brax", "mujoco")]
 assert not leaked, leaked
 """
@@ -154,3 +162,13 @@ def test_gymnax_use_does_not_import_brax():
         assert result.returncode == 0, result.stderr[-2000:]
     else:
         exec(_NO_BRAX_CHECK, {})
+
+
+def test_brax_ids_are_listed_and_missing_brax_names_the_extra(monkeypatch):
+    assert set(BRAX_ENV_IDS) <= set(supported_env_ids())
+    # Make brax unimportable here, even if it is installed (and the backend already loaded).
+    monkeypatch.setitem(sys.modules, "brax", None)
+    monkeypatch.delitem(sys.modules, "hades_env_adapters._src.brax_backend", raising=False)
+    monkeypatch.delattr(adapters_src, "brax_backend", raising=False)
+    with pytest.raises(ImportError, match=r'pip install "hades-env-adapters\[brax\]"'):
+        make_env("hopper")

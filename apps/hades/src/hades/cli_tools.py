@@ -1,4 +1,4 @@
-"""Subcommands that use finished datasets (retrain, merge, sweep, show): registered by `register`."""
+"""Subcommands that use finished datasets (retrain, merge, sweep, show)."""
 
 from __future__ import annotations
 

@@ -21,16 +21,39 @@ TESTED_ENV_IDS = (
     "Seaquest-MinAtar",
 )
 
+# brax 0.14's registry (`brax.envs`), minus its "fast" unit-test dummy. Static so that listing
+# ids never imports brax; a test checks it against the installed brax.
+BRAX_ENV_IDS = (
+    "ant",
+    "halfcheetah",
+    "hopper",
+    "humanoid",
+    "humanoidstandup",
+    "inverted_pendulum",
+    "inverted_double_pendulum",
+    "pusher",
+    "reacher",
+    "swimmer",
+    "walker2d",
+)
+BRAX_INSTALL_HINT = 'pip install "hades-env-adapters[brax]"'
+
 
 def supported_env_ids() -> tuple[str, ...]:
     """Every id `make_env` accepts."""
-    # A brax backend will add its ids here from a static list, so listing never imports brax.
-    return _gymnax().gymnax_env_ids()
+    return _gymnax().gymnax_env_ids() + BRAX_ENV_IDS
 
 
 def make_env(env_id: str, **options: Any) -> EnvAdapter:
-    """The adapter for `env_id`; `options` go to the backend (for gymnax: constructor kwargs,
-    or `EnvParams` overrides such as `max_steps_in_episode`). Options must be hashable."""
+    """The adapter for `env_id`; `options` go to the backend. Options must be hashable.
+
+    gymnax ids: constructor kwargs, or `EnvParams` overrides such as `max_steps_in_episode`.
+    brax ids (`BRAX_ENV_IDS`): `backend` ("positional", the paper's and the default; "spring",
+    "generalized" or "mjx"), `episode_length` (1000), and brax env constructor kwargs.
+    """
+    if env_id in BRAX_ENV_IDS:
+        brax_backend = _brax(env_id)
+        return EnvAdapter.from_backend(env_id, brax_backend.BraxBackend(env_id, **options))
     gymnax_backend = _gymnax()
     if env_id in gymnax_backend.gymnax_env_ids():
         return EnvAdapter.from_backend(env_id, gymnax_backend.GymnaxBackend(env_id, **options))
@@ -39,10 +62,22 @@ def make_env(env_id: str, **options: Any) -> EnvAdapter:
 
 def _gymnax():
     # Imported on first use: gymnax pulls in matplotlib/seaborn (~5 s), which importing this
-    # package (e.g. for a CLI's --help) shouldn't pay for. Same pattern for brax, later.
+    # package (e.g. for a CLI's --help) shouldn't pay for.
     from hades_env_adapters._src import gymnax_backend
 
     return gymnax_backend
+
+
+def _brax(env_id: str):
+    # Imported on first use, like gymnax, and optional: brax is the `brax` extra.
+    try:
+        from hades_env_adapters._src import brax_backend
+    except ImportError as error:
+        raise ImportError(
+            f"{env_id!r} is a brax environment, and brax is not installed ({error}). "
+            f"Install it with: {BRAX_INSTALL_HINT}"
+        ) from error
+    return brax_backend
 
 
 def _unknown_id_message(env_id: str, known: tuple[str, ...]) -> str:
