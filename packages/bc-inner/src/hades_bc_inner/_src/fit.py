@@ -7,11 +7,13 @@ from typing import Any, NamedTuple
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from hades_bc_inner._src.losses import LossFn
 
 ApplyFn = Callable[[Any, jax.Array], chex.ArrayTree]
+ArrayLike = jax.Array | float | int
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -59,16 +61,34 @@ class FitResult(NamedTuple):
     losses: jax.Array
 
 
-def make_lr_schedule(config: FitConfig) -> optax.ScalarOrSchedule:
-    """Constant `lr`, or with `anneal_lr` lr * (1 - count / steps): exactly 0 after `steps`."""
-    if config.anneal_lr:
-        return optax.linear_schedule(config.lr, 0.0, transition_steps=config.steps)
-    return config.lr
+def make_lr_schedule(
+    config: FitConfig, lr: ArrayLike | None = None, num_steps: ArrayLike | None = None
+) -> optax.ScalarOrSchedule:
+    """Constant `lr`, or with `anneal_lr` lr * (1 - count / steps): exactly 0 after `steps`.
+
+    lr, num_steps: override `config.lr` / `config.steps`; may be traced (jax) scalars, so one
+    compiled function serves many learning rates and step counts (see `fit_with`).
+    """
+    if lr is None and num_steps is None:
+        if config.anneal_lr:
+            return optax.linear_schedule(config.lr, 0.0, transition_steps=config.steps)
+        return config.lr
+    lr = config.lr if lr is None else lr
+    if not config.anneal_lr:
+        return lr
+    horizon = config.steps if num_steps is None else num_steps
+    # optax.linear_schedule checks its horizon in Python, so it cannot take a traced one.
+    return lambda count: lr * jnp.clip(1.0 - count / horizon, 0.0, 1.0)
 
 
-def make_optimizer(config: FitConfig) -> optax.GradientTransformation:
-    """Adam (eps=adam_eps) or SGD (with momentum if > 0), after optional global-norm clipping."""
-    lr = make_lr_schedule(config)
+def make_optimizer(
+    config: FitConfig, lr: ArrayLike | None = None, num_steps: ArrayLike | None = None
+) -> optax.GradientTransformation:
+    """Adam (eps=adam_eps) or SGD (with momentum if > 0), after optional global-norm clipping.
+
+    lr, num_steps: optional (possibly traced) overrides of the schedule, see `make_lr_schedule`.
+    """
+    lr = make_lr_schedule(config, lr, num_steps)
     if config.optimizer == "adam":
         optimizer = optax.adam(lr, eps=config.adam_eps)
     else:
@@ -104,10 +124,38 @@ def fit(
     Pure and jit-friendly (with apply_fn, loss_fn and config static); vmap it over a population
     of params / datasets / keys.
     """
+    return fit_with(apply_fn, params, inputs, targets, loss_fn, config, key)
+
+
+def fit_with(
+    apply_fn: ApplyFn,
+    params: Any,
+    inputs: jax.Array,
+    targets: chex.ArrayTree,
+    loss_fn: LossFn,
+    config: FitConfig,
+    key: jax.Array | None,
+    lr: ArrayLike | None = None,
+    num_steps: ArrayLike | None = None,
+) -> FitResult:
+    """`fit` whose learning rate and step count may be traced values (vmap over them).
+
+    lr: the learning rate (the initial one with `anneal_lr`) instead of `config.lr`.
+    num_steps: how many updates to apply, at most `config.steps`. The scan always runs
+      `config.steps` steps (its length must be static) and leaves params and optimizer state
+      unchanged after step `num_steps`, so members of one vmapped batch can train for different
+      numbers of steps: the result equals `fit` with `steps=num_steps`. With `anneal_lr` the
+      learning rate reaches 0 at `num_steps`. A traced value above `config.steps` acts as
+      `config.steps`.
+
+    Returns `FitResult(params, losses)` with losses of shape (config.steps,); after `num_steps`
+    they repeat the loss of the final params. With lr and num_steps None this is `fit`.
+    """
     chex.assert_tree_shape_prefix(targets, inputs.shape[:1])
     if config.data_noise > 0 and key is None:
         raise ValueError("fit: config.data_noise > 0 needs a PRNG key, got key=None")
-    optimizer = make_optimizer(config)
+    _check_num_steps(num_steps, config.steps)
+    optimizer = make_optimizer(config, lr, num_steps)
 
     def batch_loss(params, inputs):
         outputs = jax.vmap(apply_fn, in_axes=(None, 0))(params, inputs)
@@ -115,17 +163,36 @@ def fit(
         chex.assert_shape(losses, inputs.shape[:1])  # loss_fn must return a scalar
         return config.loss_scale * jnp.mean(losses)
 
-    def step(carry, step_key):
+    def step(carry, xs):
         params, opt_state = carry
+        index, step_key = xs
         step_inputs = inputs
         if config.data_noise > 0:
             noise = jax.random.normal(step_key, inputs.shape, inputs.dtype)
             step_inputs = inputs + config.data_noise * noise
         loss, grads = jax.value_and_grad(batch_loss)(params, step_inputs)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), loss
+        updates, new_opt_state = optimizer.update(grads, opt_state, params)
+        new_carry = (optax.apply_updates(params, updates), new_opt_state)
+        if num_steps is not None:
+            # Past this member's step count: keep everything (Adam's count included) as it is.
+            active = index < num_steps
+            new_carry = jax.tree.map(lambda new, old: jnp.where(active, new, old), new_carry, carry)
+        return new_carry, loss
 
     step_keys = jax.random.split(key, config.steps) if config.data_noise > 0 else None
     carry = (params, optimizer.init(params))
-    (params, _), losses = jax.lax.scan(step, carry, step_keys, length=config.steps)
+    xs = (jnp.arange(config.steps), step_keys)
+    (params, _), losses = jax.lax.scan(step, carry, xs, length=config.steps)
     return FitResult(params, losses)
+
+
+def _check_num_steps(num_steps: ArrayLike | None, max_steps: int) -> None:
+    """Concrete step counts must lie in [1, config.steps]; traced ones cannot be checked."""
+    if num_steps is None or isinstance(num_steps, jax.core.Tracer):
+        return
+    values = np.asarray(num_steps)
+    if values.size and (values.min() < 1 or values.max() > max_steps):
+        raise ValueError(
+            f"fit_with: num_steps must be in [1, config.steps={max_steps}], got {num_steps}; "
+            "raise config.steps to the largest step count"
+        )

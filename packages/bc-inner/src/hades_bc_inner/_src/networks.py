@@ -67,14 +67,31 @@ class MLP(_NamedActivation):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        activation = get_activation(self.activation)
-        for _ in range(self.depth):
-            dense = nn.Dense(self.width, kernel_init=hidden_init(), bias_init=nn.initializers.zeros)
-            x = activation(dense(x))
-        if self.out_dim is not None:
-            head_init = nn.initializers.orthogonal(self.head_scale)
-            x = nn.Dense(self.out_dim, kernel_init=head_init, bias_init=nn.initializers.zeros)(x)
-        return x
+        return mlp_layers(x, self.width, self.depth, self.activation, self.out_dim, self.head_scale)
+
+
+def mlp_layers(
+    x: jax.Array,
+    width: int,
+    depth: int,
+    activation: str,
+    out_dim: int | None,
+    head_scale: float = 0.01,
+) -> jax.Array:
+    """The MLP's layers, created in the *calling* compact module (named Dense_0, Dense_1, ...).
+
+    Policies call this directly rather than nesting an `MLP`, so their parameter tree is
+    {Dense_0, Dense_1, Dense_2[, log_std]} like the paper's networks: the same init key then
+    gives the same weights, which reproduces the paper's HaDES-F fixed inits exactly.
+    """
+    act = get_activation(activation)
+    for _ in range(depth):
+        dense = nn.Dense(width, kernel_init=hidden_init(), bias_init=nn.initializers.zeros)
+        x = act(dense(x))
+    if out_dim is not None:
+        head_init = nn.initializers.orthogonal(head_scale)
+        x = nn.Dense(out_dim, kernel_init=head_init, bias_init=nn.initializers.zeros)(x)
+    return x
 
 
 class CategoricalPolicy(_NamedActivation):
@@ -87,7 +104,7 @@ class CategoricalPolicy(_NamedActivation):
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
-        return MLP(self.width, self.depth, self.activation, out_dim=self.num_actions)(obs)
+        return mlp_layers(obs, self.width, self.depth, self.activation, self.num_actions)
 
 
 class GaussianPolicy(_NamedActivation):
@@ -104,7 +121,7 @@ class GaussianPolicy(_NamedActivation):
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
-        mean = MLP(self.width, self.depth, self.activation, out_dim=self.action_dim)(obs)
+        mean = mlp_layers(obs, self.width, self.depth, self.activation, self.action_dim)
         log_std = self.param("log_std", nn.initializers.zeros, (self.action_dim,))
         return mean, jnp.broadcast_to(log_std, mean.shape)
 
