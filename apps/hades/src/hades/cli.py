@@ -151,10 +151,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         num_envs=args.num_envs,
         num_steps=args.num_steps,
         greedy=args.greedy,
+        fixed_init_seed=args.init_seed,
+        fresh_inits=args.fresh_inits,
     )
     line = (
         f"{result['env']}: return {result['return_mean']:.1f} ± {result['return_std']:.1f} "
-        f"over {result['inits']} fresh inits"
+        f"over {result['inits']} "
+        + (
+            "fresh inits"
+            if result["fixed_init_seed"] is None
+            else f"runs from init {result['fixed_init_seed']}"
+        )
     )
     if result["recorded_fitness"] is not None:
         line += f" (recorded fitness {result['recorded_fitness']:.1f})"
@@ -203,6 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--num-envs", type=int, default=None)
     evaluate.add_argument("--num-steps", type=int, default=None)
     evaluate.add_argument("--greedy", action=argparse.BooleanOptionalAction, default=None)
+    evaluate.add_argument(
+        "--init-seed", type=int, default=None, help="retrain every policy from this one init"
+    )
+    evaluate.add_argument(
+        "--fresh-inits",
+        action="store_true",
+        help="HaDES-F datasets: fresh random inits instead of the recorded fixed one",
+    )
     evaluate.add_argument("--json", default=None, help="also write the result as JSON here")
     evaluate.set_defaults(func=cmd_evaluate)
 

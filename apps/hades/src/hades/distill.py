@@ -113,9 +113,15 @@ def problem_from_config(config: DistillConfig) -> DistillationProblem:
     )
 
 
-def retrain_returns(task: BCTask, genome, labels, key: jax.Array, num_inits: int) -> np.ndarray:
-    """Fresh inits (never seen by the ES) trained on the dataset: the number users care about."""
+def retrain_returns(
+    task: BCTask, genome, labels, key: jax.Array, num_inits: int, fixed_init_seed: int | None = None
+) -> np.ndarray:
+    """Fresh inits (never seen by the ES) trained on the dataset: the number users care about.
+    With `fixed_init_seed`, every policy starts from that one init (how HaDES-F was evolved);
+    only the evaluation episodes differ."""
     init_k, fit_k, eval_k = (jax.random.split(k, num_inits) for k in jax.random.split(key, 3))
+    if fixed_init_seed is not None:
+        init_k = init_keys(jax.random.key(fixed_init_seed), None, None, num_inits, "fixed")
     fn = jax.jit(jax.vmap(task.dataset_return, in_axes=(None, 0, 0, 0, None)))
     returns, _ = fn(genome, init_k, fit_k, eval_k, labels)
     return np.asarray(returns)

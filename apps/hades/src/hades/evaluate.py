@@ -55,18 +55,36 @@ def genome_of(ds: SyntheticDataset) -> dict[str, jax.Array]:
     return genome
 
 
+def recorded_fixed_init_seed(ds: SyntheticDataset) -> int | None:
+    """The one init a HaDES-F dataset was evolved for, when its file records it."""
+    inner_init = ds.meta.get("source", {}).get("inner_init", {})
+    return inner_init.get("seed") if inner_init.get("mode") == "fixed" else None
+
+
 def evaluate_dataset(
-    path: str | Path, inits: int = 20, seed: int = 0, **eval_overrides: Any
+    path: str | Path,
+    inits: int = 20,
+    seed: int = 0,
+    fixed_init_seed: int | None = None,
+    fresh_inits: bool = False,
+    **eval_overrides: Any,
 ) -> dict[str, Any]:
+    """Retrain `inits` policies from the dataset and evaluate them. A HaDES-F dataset is
+    retrained from its recorded fixed init unless `fresh_inits` (then: its transfer)."""
     ds = open_dataset(path)
     task = task_from_dataset(ds, **eval_overrides)
     labels = None if ds.labels is None else jnp.asarray(ds.labels, jnp.int32)
-    returns = retrain_returns(task, genome_of(ds), labels, jax.random.key(seed), inits)
+    if fixed_init_seed is None and not fresh_inits:
+        fixed_init_seed = recorded_fixed_init_seed(ds)
+    returns = retrain_returns(
+        task, genome_of(ds), labels, jax.random.key(seed), inits, fixed_init_seed
+    )
     recorded = ds.meta.get("source", {}).get("final_mean_fitness")
     return {
         "dataset": str(path),
         "env": task.env.env_id,
         "inits": inits,
+        "fixed_init_seed": fixed_init_seed,
         "return_mean": float(np.mean(returns)),
         "return_std": float(np.std(returns)),
         "returns": returns.tolist(),
