@@ -1,6 +1,6 @@
 """One small interface over simulators: flat float32 observations, bounded actions, auto-reset.
 
-A simulator family (gymnax now, brax later) plugs in as a *backend*: an object that knows how to
+A simulator family (gymnax, brax) plugs in as a *backend*: an object that knows how to
 reset and step its raw environment and what its spaces are. Everything that should behave the same
 across families (flattening, dtypes, action clipping) lives once, here, in `EnvAdapter`.
 """
