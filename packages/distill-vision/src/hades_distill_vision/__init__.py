@@ -32,6 +32,7 @@ from hades_distill_vision._src.data import (
     download_dataset,
     image_source,
     load_image_dataset,
+    write_idx_dataset,
 )
 from hades_distill_vision._src.evaluate import accuracy_summary, test_accuracy
 from hades_distill_vision._src.idx import IDXError, read_idx, write_idx
@@ -84,4 +85,5 @@ __all__ = [
     "test_accuracy",
     "train_classifier",
     "write_idx",
+    "write_idx_dataset",
 ]
