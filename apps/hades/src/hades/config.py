@@ -13,9 +13,10 @@ from typing import Any
 class DistillConfig:
     # What to distil.
     env: str = "CartPole-v1"
+    backend: str | None = None  # brax physics backend (positional, spring, generalized, mjx)
     variant: str = "R"  # F: one fixed init for the whole run; R: fresh inits every generation
     dataset_size: int = 4
-    init: str = "zeros"  # initial synthetic states (and actions): zeros | normal
+    init: str = "zeros"  # initial synthetic states: zeros | normal | rollout (visited states)
     # Inner loop: the policy and how it is fitted to the dataset.
     width: int = 64
     depth: int = 2
@@ -72,8 +73,8 @@ class DistillConfig:
             raise ValueError("--init-mode must be shared or per_member")
         if self.obs_norm not in ("none", "const", "running"):
             raise ValueError("--obs-norm must be none, const or running")
-        if self.init not in ("zeros", "normal"):
-            raise ValueError("--init must be zeros or normal")
+        if self.init not in ("zeros", "normal", "rollout"):
+            raise ValueError("--init must be zeros, normal or rollout")
 
 
 # Presets: overrides of the defaults. Each is sized to be useful as it is.
@@ -81,21 +82,88 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The default run: CartPole-v1, HaDES-R, 4 state-action pairs, about a minute on a laptop CPU.
     "cartpole": {},
     # Pendulum-v1 swing-up with learned continuous actions (Gaussian NLL inner loop).
+    # Measured: retrained return -168.7 ± 38.5 over 20 fresh inits after 400 generations.
     "pendulum": {
         "env": "Pendulum-v1",
         "dataset_size": 16,
-        "width": 64,
+        "init": "normal",
         "activation": "tanh",
-        "bc_steps": 200,
+        "bc_steps": 100,
         "bc_lr": 0.01,
         "bc_max_grad_norm": 1.0,
         "num_envs": 8,
         "popsize": 128,
-        "generations": 200,
-        "sigma_init": 0.3,
+        "generations": 400,
+        "sigma_init": 0.5,
+        "sigma_decay": 0.995,
+        "sigma_limit": 0.1,
+        "es_lr": 0.1,
+    },
+    # Paper Table 2 (Brax; 8 V100s in the paper): HaDES-F, 64 pairs, OpenES.
+    "paper-brax": {
+        "env": "hopper",
+        "backend": "positional",
+        "variant": "F",
+        "dataset_size": 64,
+        "width": 512,
+        "activation": "tanh",
+        "bc_steps": 400,
+        "bc_lr": 0.005,
+        "bc_max_grad_norm": 0.5,
+        "num_envs": 4,
+        "num_steps": 1024,
+        "greedy": False,
+        "obs_norm": "const",
+        "popsize": 2048,
+        "generations": 2000,
+        "sigma_init": 0.03,
         "es_lr": 0.05,
     },
-    # Breakout-MinAtar at laptop scale (paper Table 3 scaled down).
+    # Paper Table 3 (MinAtar): HaDES-R, 16 pairs, SNES with temperature 20. The paper's SNES
+    # moved the mean with learning rate 1 (evosax 0.1 default; its 0.05 reached only OpenES) and
+    # its "LR anneal" never annealed (integer division), so neither is used here.
+    "paper-minatar": {
+        "env": "SpaceInvaders-MinAtar",
+        "variant": "R",
+        "dataset_size": 16,
+        "width": 512,
+        "activation": "relu",
+        "bc_steps": 64,
+        "bc_lr": 0.03,
+        "num_envs": 8,
+        "num_steps": 1024,
+        "greedy": False,
+        "obs_norm": "const",
+        "popsize": 2048,
+        "generations": 5000,
+        "strategy": "snes",
+        "sigma_init": 0.5,
+        "sigma_limit": 0.01,
+        "temperature": 20.0,
+        "es_optimizer": "sgd",
+        "es_lr": 1.0,
+    },
+    # Brax at laptop scale: spring physics (3x faster than positional on CPU), small policy.
+    "cpu-brax": {
+        "env": "hopper",
+        "backend": "spring",
+        "variant": "F",
+        "dataset_size": 16,
+        "init": "rollout",
+        "width": 64,
+        "activation": "tanh",
+        "bc_steps": 100,
+        "bc_lr": 0.005,
+        "bc_max_grad_norm": 0.5,
+        "num_envs": 2,
+        "num_steps": 1000,
+        "greedy": True,
+        "popsize": 32,
+        "generations": 300,
+        "sigma_init": 0.1,
+        "es_lr": 0.05,
+    },
+    # MinAtar at laptop scale (paper Table 3 scaled down).
     "cpu-minatar": {
         "env": "Breakout-MinAtar",
         "variant": "F",
@@ -105,13 +173,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "bc_lr": 0.03,
         "num_envs": 4,
         "greedy": False,
+        "obs_norm": "const",
         "popsize": 32,
         "generations": 30,
         "strategy": "snes",
         "sigma_init": 0.5,
         "sigma_limit": 0.01,
         "temperature": 20.0,
-        "fitness_shaping": None,
+        "es_optimizer": "sgd",
+        "es_lr": 1.0,
     },
 }
 

@@ -33,8 +33,19 @@ class DistillationProblem:
     seed: int
 
     @property
+    def fixed_init_seed(self) -> int:
+        """HaDES-F's one init, PRNGKey(seed + 420) as in the paper's runs (420/421/422)."""
+        return self.seed + 420
+
+    @property
     def fixed_init_key(self) -> jax.Array:
-        return jax.random.fold_in(jax.random.key(self.seed), 0x1F1)
+        return jax.random.key(self.fixed_init_seed)
+
+    @property
+    def inner_init(self) -> dict[str, Any]:
+        if self.init_mode == "fixed":
+            return {"mode": "fixed", "seed": self.fixed_init_seed}
+        return {"mode": "random", "per_candidate": self.num_inits, "sharing": self.init_mode}
 
     def initial_genome(self, key):
         return self.task.initial_genome(self.dataset_size, self.init, key)
@@ -53,8 +64,12 @@ class DistillationProblem:
         return {"fitness": returns.mean(), "bc_loss": losses.mean()}
 
 
+def env_options(config: DistillConfig) -> dict[str, Any]:
+    return {} if config.backend is None else {"backend": config.backend}
+
+
 def task_from_config(config: DistillConfig) -> BCTask:
-    env = make_env(config.env)
+    env = make_env(config.env, **env_options(config))
     fit_config = fit_config_from(
         {
             "steps": config.bc_steps,
@@ -82,6 +97,7 @@ def task_from_config(config: DistillConfig) -> BCTask:
         greedy=config.greedy,
         obs_norm_mode=config.obs_norm,
         obs_stats=obs_stats,
+        env_options=tuple(sorted(env_options(config).items())),
     )
 
 
@@ -193,6 +209,7 @@ def run_distill(
             "variant": config.variant,
             "es": dataclasses.asdict(es_config),
             "fitness_history": history,
+            "source": {"kind": "hades distill", "inner_init": problem.inner_init},
         },
     )
     dataset_path = run.save_dataset(dataset)

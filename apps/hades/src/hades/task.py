@@ -25,7 +25,7 @@ from hades_bc_inner import (
     gaussian_nll,
     make_policy,
 )
-from hades_env_adapters import EnvAdapter, ObsNorm, evaluate
+from hades_env_adapters import EnvAdapter, ObsNorm, evaluate, sample_states
 
 
 def _action_spec(env: EnvAdapter) -> dict[str, Any]:
@@ -52,6 +52,7 @@ class BCTask:
     num_steps: int | None
     greedy: bool
     obs_norm_mode: str = "none"
+    env_options: tuple = ()  # what make_env needs besides the id, e.g. (("backend", "spring"),)
     # Constant observation statistics live outside the hashable part (see `obs_norm`).
     obs_stats: tuple[np.ndarray, np.ndarray] | None = dataclasses.field(
         default=None, compare=False, hash=False
@@ -105,8 +106,15 @@ class BCTask:
             states = jnp.zeros((dataset_size, *obs_dim), jnp.float32)
         elif init == "normal":
             states = jax.random.normal(key, (dataset_size, *obs_dim), jnp.float32)
+        elif init == "rollout":
+            # States a random policy visits, in the space the policy sees (normalised or not).
+            raw = sample_states(self.env, key, dataset_size)
+            norm = self.obs_norm
+            states = jax.vmap(lambda o: norm.normalize(norm.init(o.shape), o))(raw)
+            if self.obs_norm_mode == "running":
+                states = raw  # running stats start at mean 0, var 1
         else:
-            raise ValueError(f"unknown --init {init!r}: use zeros or normal")
+            raise ValueError(f"unknown --init {init!r}: use zeros, normal or rollout")
         genome = {"states": states}
         if not self.discrete:
             # Start in the middle of the action bounds: always a valid action.
@@ -153,6 +161,7 @@ class BCTask:
     def meta(self) -> dict[str, Any]:
         return {
             "env_id": self.env.env_id,
+            "env_options": dict(self.env_options),
             "obs_shape": list(self.env.obs_shape),
             "action": self.action_spec,
             "obs_norm": self.obs_norm_mode,
