@@ -222,8 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=cmd_evaluate)
 
     from hades import cli_tools
+    from hades.vision import add_vision_parser
 
     cli_tools.register(sub)
+    add_vision_parser(sub)
     return parser
 
 
