@@ -1,6 +1,6 @@
 """Test sessions: one per package (installed alone, from the lockfile), the app, the cross-package
 tests, lint, and the `reference` checks against ../shared. `nox` with no arguments runs them all
-except the benchmarks."""
+(checks against ../shared are skipped when it is absent)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,9 @@ def reference(session: nox.Session) -> None:
     if not (shared / "reference" / "MANIFEST.json").exists():
         session.skip(f"no reference data at {shared}/reference")
     _sync(session, "hades", "test", "brax")
-    session.run("pytest", "tests/reference", *session.posargs, env={**TEST_ENV, "HADES_SHARED": str(shared)})
+    session.run(
+        "pytest", "tests/reference", *session.posargs, env={**TEST_ENV, "HADES_SHARED": str(shared)}
+    )
 
 
 @nox.session(python="3.11")
@@ -73,10 +75,3 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-
-
-@nox.session(python="3.11", default=False)
-def bench(session: nox.Session) -> None:
-    """Speed and memory benchmarks (not part of the default suite); writes benchmarks/results."""
-    _sync(session, "hades", "brax")
-    session.run("python", "benchmarks/run.py", *session.posargs, env={"JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "")})

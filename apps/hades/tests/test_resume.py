@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from hades_dataset_io import load_dataset
 
 from hades.cli import main
+from hades_dataset_io import load_dataset
 
 TINY = [
     "--env", "CartPole-v1", "--dataset-size", "4", "--popsize", "8", "--bc-steps", "10",
