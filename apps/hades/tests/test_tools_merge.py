@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 
 from hades.cli import main
-from hades.merge import CSV_COLUMNS, multitask_policy, normalise, pick_slots, slots_of
+from hades.merge import (
+    CSV_COLUMNS,
+    evaluate_merged,
+    merge_files,
+    multitask_policy,
+    normalise,
+    pick_slots,
+    slots_of,
+)
 from hades_dataset_io import SyntheticDataset, load_dataset, save_dataset
 
 FIT = {"steps": 40, "lr": 0.03, "optimizer": "adam", "adam_eps": 1e-5, "loss_scale": 1.0}
@@ -115,6 +123,50 @@ def test_the_wrong_dataset_control_scores_lower(evaluated):
     wrong = float(evaluated[("CartPole-v1", "wrong")]["return_mean"])
     assert merged > 60.0 > wrong
     assert float(evaluated[("CartPole-v1", "merged")]["normalised_mean"]) > 0.6
+
+
+def continuous_dataset(env_id, states, actions, low, high) -> SyntheticDataset:
+    dim = len(actions[0])
+    return SyntheticDataset(
+        states=np.asarray(states, np.float32),
+        actions=np.asarray(actions, np.float32),
+        meta={
+            "env_id": env_id,
+            "obs_shape": [len(states[0])],
+            "action": {"kind": "continuous", "dim": dim, "low": [low] * dim, "high": [high] * dim},
+            "obs_norm": "none",
+            "policy": {"width": 8, "depth": 2, "activation": "tanh"},
+            "fit": {**FIT, "steps": 20},
+            "eval": {"num_envs": 1, "num_steps": 50, "greedy": True},
+        },
+    )
+
+
+def test_continuous_tasks_merge_and_evaluate(tmp_path):
+    """Pendulum + MountainCarContinuous: a Gaussian multi-task policy acts with its slice of
+    the action dims; Pendulum's returns are negative, so they are rescaled random=0 single=1."""
+    pendulum = continuous_dataset("Pendulum-v1", [[1, 0, 1], [1, 0, -1]], [[-2], [2]], -2.0, 2.0)
+    car = continuous_dataset("MountainCarContinuous-v0", [[-0.5, 0.01], [-0.5, -0.01]],
+                             [[1], [-1]], -1.0, 1.0)  # fmt: skip
+    paths = [save_dataset(tmp_path / f"{n}.npz", d) for n, d in (("p", pendulum), ("c", car))]
+    written = merge_files(paths, tmp_path / "both.npz")
+    merged = load_dataset(written["dataset"])
+    assert merged.actions.tolist() == [[-2, 0], [2, 0], [0, 1], [0, -1]]
+    policy = multitask_policy(merged)
+    assert not policy.discrete and (policy.in_dim, policy.out_dim) == (5, 2)
+    params = policy.net.init(jax.random.key(0), jnp.zeros(5))
+    car_slot = slots_of(merged)[1]
+    action = policy.act_fn(params, car_slot)(jnp.array([-0.5, 0.0]), jax.random.key(1))
+    mean, _ = policy.net.apply(params, jnp.array([0, 0, 0, -0.5, 0.0]))
+    np.testing.assert_allclose(action, mean[1:2], rtol=1e-6)  # greedy: the mean of its dim
+    summary = evaluate_merged(
+        written["dataset"], envs=["Pendulum-v1"], inits=1, out=tmp_path, log=lambda _: None
+    )
+    rows = {r["condition"]: r for r in summary["results"]}
+    assert set(rows) == {"single", "merged", "wrong", "random"}
+    assert all(r["env"] == "Pendulum-v1" and r["return_mean"] < 0 for r in rows.values())
+    assert rows["single"]["normalisation"] == "random=0, single=1"
+    assert rows["single"]["normalised_mean"] == pytest.approx(1.0)
 
 
 def test_normalisation_without_positive_returns_uses_the_random_policy():

@@ -78,7 +78,7 @@ def test_run_vision_end_to_end(tmp_path, data_dir):
     assert len(summary["test_accuracies"]) == len(summary["init_test_accuracies"]) == 2
     for key in ("test_accuracy_mean", "init_test_accuracy_mean"):
         assert 0.0 <= summary[key] <= 1.0
-    assert [p["generation"] for p in summary["test_accuracy_curve"]] == [2]
+    assert [p["generation"] for p in summary["test_accuracy_curve"]] == [0, 2]
 
     ds = load_dataset(out / "dataset.npz")
     assert ds.states.shape == (20, 28, 28, 1) and ds.actions is None

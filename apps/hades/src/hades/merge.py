@@ -6,7 +6,8 @@ task. On task A the policy sees A's (normalised) observation in A's slice and ze
 and acts from A's slice of its output only (discrete: A's logits; continuous: A's dims).
 
 The evaluation reports, per task, as in the paper's Fig 5:
-  single  policies retrained on that task's own dataset alone (the normaliser, = 1),
+  single  policies retrained on that task's own dataset alone (the normaliser, = 1); fresh
+          inits like every other condition, also for HaDES-F datasets,
   merged  the multi-task policy,
   wrong   the multi-task architecture trained on the OTHER tasks' pairs only (a control: what
           the policy does on A without A's data),
@@ -26,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hades.evaluate import genome_of, open_dataset, task_from_dataset
-from hades.retrain import bc_targets
+from hades.retrain import bc_targets, init_policies, member_return
 from hades.task import BCTask, fit_config_from
 from hades.tool_io import matplotlib_figure, write_csv
 from hades_bc_inner import (
@@ -106,11 +107,13 @@ class MultiTaskPolicy:
         kind = "categorical" if self.discrete else "gaussian"
         return make_policy(kind, self.out_dim, self.width, self.depth, self.activation)
 
-    def train(self, states, targets_genome, labels, init_key, fit_key):
-        net = self.net
-        params = net.init(init_key, jnp.zeros((self.in_dim,), jnp.float32))
-        targets, loss_fn = bc_targets(self.discrete, targets_genome, labels)
-        return fit(net.apply, params, states, targets, loss_fn, self.fit_config, fit_key).params
+    def train(self, params, genome, labels, fit_key):
+        """Fit initial `params` to a (merged) dataset with the inner loop's recipe."""
+        targets, loss_fn = bc_targets(self.discrete, genome, labels)
+        states = genome["states"]
+        return fit(
+            self.net.apply, params, states, targets, loss_fn, self.fit_config, fit_key
+        ).params
 
     def act_fn(self, params, slot: Slot):
         """Acting on one task: its observation in its slice, its slice of the output."""
@@ -170,12 +173,12 @@ def inits_keys(key, inits: int) -> tuple[jax.Array, jax.Array, jax.Array]:
     return tuple(jax.random.split(k, inits) for k in jax.random.split(key, 3))
 
 
-def multitask_return(policy: MultiTaskPolicy, ds: SyntheticDataset, slot: Slot, keys):
-    """A fresh multi-task policy trained on `ds` (any subset of the merged rows), on one task."""
-    genome, labels = genome_of(ds), labels_of(ds)
-    init_key, fit_key, eval_key = keys
-    params = policy.train(genome["states"], genome, labels, init_key, fit_key)
-    return policy.episode_return(params, slot, eval_key)
+def multitask_return(policy: MultiTaskPolicy, ds: SyntheticDataset, slot: Slot, params, keys):
+    """A multi-task policy from `params` trained on `ds` (any subset of the merged rows), on
+    one task."""
+    fit_key, eval_key = keys
+    trained = policy.train(params, genome_of(ds), labels_of(ds), fit_key)
+    return policy.episode_return(trained, slot, eval_key)
 
 
 def random_return(slot: Slot, key):
@@ -197,21 +200,26 @@ def compare_on_task(
     key,
     inits: int,
 ) -> dict[str, np.ndarray]:
-    """Every condition's returns on one task, (inits,) each; one jit (compiles dominate on
-    small problems), fresh inits vmapped."""
+    """Every condition's returns on one task, (inits,) each, from fresh inits; one jit
+    (compiles dominate on small problems), inits vmapped."""
     wrong_ds = select_rows(merged, other_rows(merged, slot))
     source_genome, source_labels = genome_of(source), labels_of(source)
-    single_return = jax.vmap(slot.task.dataset_return, in_axes=(None, 0, 0, 0, None))
+    task = slot.task
 
     def run(keys):
-        single, _ = single_return(source_genome, *keys["single"], source_labels)
-        one = lambda ds: jax.vmap(lambda *k: multitask_return(policy, ds, slot, k))
-        return {
-            "single": single,
-            "merged": one(merged)(*keys["merged"]),
-            "wrong": one(wrong_ds)(*keys["wrong"]),
-            "random": jax.vmap(lambda k: random_return(slot, k))(keys["random"][2]),
-        }
+        single_init, single_fit, single_eval = keys["single"]
+        single_params = init_policies(task.net, task.env.obs_shape[0], single_init)
+        single = jax.vmap(lambda *x: member_return(task, source_genome, source_labels, *x))(
+            single_params, single_fit, single_eval
+        )
+        returns = {"single": single}
+        for condition, ds in (("merged", merged), ("wrong", wrong_ds)):
+            init_k, fit_k, eval_k = keys[condition]
+            params = init_policies(policy.net, policy.in_dim, init_k)
+            one = lambda p, f, e: multitask_return(policy, ds, slot, p, (f, e))  # noqa: B023
+            returns[condition] = jax.vmap(one)(params, fit_k, eval_k)
+        returns["random"] = jax.vmap(lambda k: random_return(slot, k))(keys["random"][2])
+        return returns
 
     keys = {c: inits_keys(jax.random.fold_in(key, i), inits) for i, c in enumerate(CONDITIONS)}
     # The merged policy's keys do not depend on the task: on every task it is the same policies.
@@ -244,15 +252,13 @@ def evaluate_merged(
     picked = pick_slots(all_slots, envs, path)
     policy = multitask_policy(merged)
     root = jax.random.key(seed)
-    results: dict[str, dict[str, np.ndarray]] = {}
-
     names = slot_names(all_slots)
+    results: dict[str, dict[str, np.ndarray]] = {}
     for k in picked:
-        slot, source, env_id = all_slots[k], sources[k], names[k]
-        returns = compare_on_task(policy, merged, slot, source, root, inits)
-        results[env_id] = returns
+        returns = compare_on_task(policy, merged, all_slots[k], sources[k], root, inits)
+        results[names[k]] = returns
         log(
-            f"{env_id}: own dataset {returns['single'].mean():.1f}  "
+            f"{names[k]}: own dataset {returns['single'].mean():.1f}  "
             f"merged {returns['merged'].mean():.1f}  "
             f"wrong dataset {returns['wrong'].mean():.1f}  "
             f"random {returns['random'].mean():.1f}  ({inits} inits)"

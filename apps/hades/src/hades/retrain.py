@@ -70,22 +70,29 @@ def bc_targets(discrete: bool, genome, labels):
     return genome["actions"], lambda out, target: gaussian_nll(out[0], out[1], target)
 
 
-def train_with(task: BCTask, genome, labels, init_key, fit_key, lr, num_steps):
-    """`BCTask.train` with a traced learning rate and step count (at most fit_config.steps)."""
-    net = task.net
-    params = net.init(init_key, jnp.zeros(task.env.obs_shape, jnp.float32))
+def init_policies(net, in_dim: int, keys: jax.Array):
+    """Fresh params for each key, one init after another (lax.map). Under vmap, the orthogonal
+    initialiser's batched QR runs as a jaxlib CPU kernel that fans out onto XLA's thread pool
+    and waits for it; two of them at once (two layers) can take every thread of a small pool
+    and never return (seen with width 512 on 2 cores). A sequential map avoids that."""
+    return jax.lax.map(lambda k: net.init(k, jnp.zeros((in_dim,), jnp.float32)), keys)
+
+
+def train_with(task: BCTask, genome, labels, params, fit_key, lr=None, num_steps=None):
+    """`BCTask.train` from given initial params, with an optionally traced learning rate and
+    step count (at most fit_config.steps)."""
     targets, loss_fn = bc_targets(task.discrete, genome, labels)
     result = fit_with(
-        net.apply, params, genome["states"], targets, loss_fn, task.fit_config, fit_key,
+        task.net.apply, params, genome["states"], targets, loss_fn, task.fit_config, fit_key,
         lr=lr, num_steps=num_steps,
     )  # fmt: skip
     return result.params
 
 
-def member_return(task: BCTask, genome, labels, keys, lr, num_steps):
-    init_key, fit_key, eval_key = keys
-    params = train_with(task, genome, labels, init_key, fit_key, lr, num_steps)
-    return task.episode_return(params, eval_key)
+def member_return(task: BCTask, genome, labels, params, fit_key, eval_key, lr=None, steps=None):
+    """Train one policy from `params` on the dataset and evaluate it."""
+    trained = train_with(task, genome, labels, params, fit_key, lr, steps)
+    return task.episode_return(trained, eval_key)
 
 
 def sample_hyperparameters(key, n: int, lr_bounds, steps_range) -> tuple[np.ndarray, np.ndarray]:
@@ -119,13 +126,15 @@ def retrain_width(
 ) -> np.ndarray:
     """Returns of len(lrs) fresh policies of `task`'s width: one jit, members vmapped in
     chunks of `batch` (lax.map), learning rate and step count traced per member."""
-    keys = jax.random.split(key, 3 * len(lrs)).reshape(3, len(lrs))
+    init_keys, fit_keys, eval_keys = jax.random.split(key, 3 * len(lrs)).reshape(3, len(lrs))
 
-    def run(keys, lrs, steps):
-        member = lambda x: member_return(task, genome, labels, x[0], x[1], x[2])
-        return jax.lax.map(member, ((keys[0], keys[1], keys[2]), lrs, steps), batch_size=batch)
+    def run(init_keys, fit_keys, eval_keys, lrs, steps):
+        params = init_policies(task.net, task.env.obs_shape[0], init_keys)
+        member = lambda x: member_return(task, genome, labels, *x)
+        return jax.lax.map(member, (params, fit_keys, eval_keys, lrs, steps), batch_size=batch)
 
-    return np.asarray(jax.jit(run)(keys, jnp.asarray(lrs), jnp.asarray(steps)))
+    returns = jax.jit(run)(init_keys, fit_keys, eval_keys, jnp.asarray(lrs), jnp.asarray(steps))
+    return np.asarray(returns)
 
 
 def top_half_mask(returns: np.ndarray) -> np.ndarray:
@@ -264,13 +273,16 @@ def retrain_figure(rows, evolved_width: int, title: str, lr_bounds, steps_range)
         box.set_facecolor("tab:red" if evolved else "tab:blue")
         box.set_edgecolor("tab:red" if evolved else "black")
         box.set_alpha(0.8 if evolved else 0.45)
-    for i, values in enumerate(kept, start=1):
-        jitter = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else [0.0]
-        ax.scatter(i + np.asarray(jitter), values, s=8, color="black", alpha=0.5, zorder=3)
+    dropped = [[r[4] for r in rows if r[0] == w and not r[5]] for w in widths]
+    for i, (top, rest) in enumerate(zip(kept, dropped), start=1):
+        for values, style in ((top, {"color": "black", "alpha": 0.5}),
+                              (rest, {"color": "gray", "alpha": 0.35, "marker": "x"})):  # fmt: skip
+            jitter = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else [0.0]
+            ax.scatter(i + np.asarray(jitter)[: len(values)], values, s=8, zorder=3, **style)
     labels = [f"{w}\n(evolved for)" if w == evolved_width else str(w) for w in widths]
     ax.set_xticks(range(1, len(widths) + 1), labels)
     ax.set_xlabel("policy width (hidden units per layer)")
-    ax.set_ylabel("return (top half of policies)")
+    ax.set_ylabel("return (boxes: top half; x: the rest)")
     n = sum(1 for r in rows if r[0] == widths[0])
     ax.set_title(
         f"{title}\n{n} new policies per width, best {max(1, n // 2)} shown\n"

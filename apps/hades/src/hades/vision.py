@@ -122,10 +122,30 @@ VISION_PRESETS: dict[str, dict[str, Any]] = {
         "lr": 0.1,
         "num_inits": 1,
         "fitness_batch": 256,
-        "popsize": 16,
+        "popsize": 32,
         "generations": 2000,
         "sigma_init": 0.02,
         "es_lr": 0.01,
+        "es_lr_decay": 0.997,  # a small population's steps are mostly noise: anneal them
+        "es_lr_limit": 0.001,
+        "eval_every": 25,
+        "time_limit": 30.0,
+        "chunk_size": 1,
+    },
+    # The same 30 CPU minutes with the MLP classifier (flatten -> dense 128 -> dense 10): a
+    # member costs ~15x less than with the CNN, so the ES gets ~10x more candidates.
+    "cpu-mlp": {
+        "net": "mlp",
+        "steps": 50,
+        "lr": 0.3,
+        "num_inits": 1,
+        "fitness_batch": 256,
+        "popsize": 128,
+        "generations": 5000,
+        "sigma_init": 0.02,
+        "es_lr": 0.01,
+        "es_lr_decay": 0.998,
+        "es_lr_limit": 0.001,
         "eval_every": 50,
         "time_limit": 30.0,
         "chunk_size": 1,
@@ -299,16 +319,15 @@ def run_vision(config: VisionConfig, out: str | Path, quiet: bool = False) -> di
         )
 
     init_accuracies = accuracies(genome0, config.eval_classifiers)
-    if not quiet:
-        print(
-            f"{config.dataset}: the {config.init} initialisation alone gives test accuracy "
-            f"{init_accuracies.mean():.2%} ± {init_accuracies.std():.2%}",
-            flush=True,
-        )
+    print(
+        f"{config.dataset}: the {config.init} initialisation alone gives test accuracy "
+        f"{init_accuracies.mean():.2%} ± {init_accuracies.std():.2%}",
+        flush=True,
+    )
 
     progress = VisionProgress(config.generations, quiet=quiet)
     history: dict[str, list[float]] = {"mean": [], "max": [], "es_mean": []}
-    curve: list[dict[str, float]] = []
+    curve = [{"generation": 0, "seconds": 0.0, "test_accuracy": float(init_accuracies.mean())}]
     t0 = time.perf_counter()
 
     def on_generation(generation, state, row):
@@ -328,8 +347,7 @@ def run_vision(config: VisionConfig, out: str | Path, quiet: bool = False) -> di
         history["max"].append(row["fitness_max"])
         history["es_mean"].append(row["es_mean_fitness"])
 
-    done = 0
-    block = config.eval_every or 10  # the time limit is checked between blocks
+    done, block = 0, 10  # the time limit is checked between blocks of generations
     while done < config.generations and not (done and out_of_time(config, t0)):
         stop = min(done + block, config.generations)
         es_state = run_generations(generation_fn, es_state, run_key, done, stop, on_generation)

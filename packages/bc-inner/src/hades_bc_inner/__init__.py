@@ -10,6 +10,7 @@ from hades_bc_inner._src.fit import (
     FitConfig,
     FitResult,
     fit,
+    fit_with,
     make_lr_schedule,
     make_optimizer,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "categorical_action",
     "cross_entropy",
     "fit",
+    "fit_with",
     "gaussian_action",
     "gaussian_nll",
     "get_activation",

@@ -24,8 +24,9 @@ class Recipe:
     net: "cnn" (Conv(conv_features, 3x3) -> relu -> Dense(width) -> relu -> Dense(classes)) or
       "mlp" (flatten -> Dense(width) -> relu -> Dense(classes)).
     fit: the bc-inner full-batch fit (optimizer, lr, steps, loss_scale, ...).
-    bias_init_max: > 0 draws every bias from U[0, bias_init_max) instead of the network's own
-      init (the published runs: 0.05 with flax default kernels).
+    bias_init_max: > 0 draws the hidden layers' biases from U[0, bias_init_max) instead of the
+      network's own init; the output layer keeps its own (the published runs: 0.05, with flax
+      default kernels and a zero output bias).
     """
 
     net: str = "cnn"
@@ -55,19 +56,26 @@ class Recipe:
 
 def paper_recipe(**overrides: Any) -> Recipe:
     """The published MNIST/Fashion-MNIST runs (MANIFEST recipe `mnist_cnn_sgd`): CNN 16/128,
-    plain SGD lr 0.1 for 1000 full-batch steps on cross-entropy / 10, biases ~ U[0, 0.05)."""
+    plain SGD lr 0.1 for 1000 full-batch steps on cross-entropy / 10, hidden biases ~ U[0, 0.05)."""
     fit_config = FitConfig(steps=1000, lr=0.1, optimizer="sgd", momentum=0.0, loss_scale=0.1)
     return dataclasses.replace(Recipe(fit=fit_config, bias_init_max=0.05), **overrides)
 
 
-def redraw_biases(params: Any, key: jax.Array, high: float) -> Any:
-    """Every leaf named "bias" replaced by U[0, high) draws (one independent key per leaf)."""
+def redraw_biases(params: Any, key: jax.Array, high: float, keep_last: bool = True) -> Any:
+    """Leaves named "bias" replaced by U[0, high) draws (one independent key per leaf).
+
+    keep_last: leave the last bias in tree order alone; for these flax nets (layers named
+    Conv_0 < Dense_0 < Dense_1) that is the output layer's.
+    """
     leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
-    new_leaves = []
-    for i, (path, leaf) in enumerate(leaves):
-        if getattr(path[-1], "key", None) == "bias":
-            leaf = jax.random.uniform(jax.random.fold_in(key, i), leaf.shape, leaf.dtype, 0.0, high)
-        new_leaves.append(leaf)
+    biases = [i for i, (path, _) in enumerate(leaves) if getattr(path[-1], "key", None) == "bias"]
+    redraw = set(biases[:-1] if keep_last else biases)
+    new_leaves = [
+        jax.random.uniform(jax.random.fold_in(key, i), leaf.shape, leaf.dtype, 0.0, high)
+        if i in redraw
+        else leaf
+        for i, (_, leaf) in enumerate(leaves)
+    ]
     return jax.tree_util.tree_unflatten(treedef, new_leaves)
 
 
