@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -285,7 +286,7 @@ def retrain_figure(rows, evolved_width: int, title: str, lr_bounds, steps_range)
     ax.set_ylabel("return (boxes: top half; x: the rest)")
     n = sum(1 for r in rows if r[0] == widths[0])
     ax.set_title(
-        f"{title}\n{n} new policies per width, best {max(1, n // 2)} shown\n"
+        f"{textwrap.fill(title, 90)}\n{n} new policies per width, best {max(1, n // 2)} shown\n"
         f"lr log-uniform in [{lr_bounds[0]:.1e}, {lr_bounds[1]:.1e}], "
         f"BC steps uniform in [{steps_range[0]}, {steps_range[1]}]",
         fontsize=10,
