@@ -39,9 +39,28 @@ def get_activation(name: str) -> Activation:
         ) from None
 
 
+def paper_prng(init: nn.initializers.Initializer) -> nn.initializers.Initializer:
+    """`init`, drawing its random numbers with jax's original threefry PRNG.
+
+    jax 0.5 made `jax_threefry_partitionable=True` the default, which changed the numbers that
+    `jax.random.normal` & co. draw from a given key. The paper's code ran on jax 0.4, so with
+    today's default `PRNGKey(420)` no longer gives its HaDES-F network, and a HaDES-F dataset,
+    evolved for exactly that network, then trains a policy that fails (SpaceInvaders-MinAtar
+    D16: 3 instead of 93). The flag only changes how bits are drawn, not flax's per-parameter
+    key derivation (fold_in), so wrapping the initialisers restores the paper's weights exactly,
+    also under jit and vmap.
+    """
+
+    def legacy_init(key, shape, dtype=jnp.float32):
+        with jax.threefry_partitionable(False):
+            return init(key, shape, dtype)
+
+    return legacy_init
+
+
 def hidden_init() -> nn.initializers.Initializer:
-    """PureJaxRL hidden-layer kernel init: orthogonal with scale sqrt(2)."""
-    return nn.initializers.orthogonal(np.sqrt(2.0))
+    """PureJaxRL hidden-layer kernel init: orthogonal with scale sqrt(2) (paper PRNG)."""
+    return paper_prng(nn.initializers.orthogonal(np.sqrt(2.0)))
 
 
 class _NamedActivation(nn.Module):
@@ -56,7 +75,8 @@ class MLP(_NamedActivation):
     """`depth` hidden Dense layers of `width` units, then an optional linear head of `out_dim`.
 
     PureJaxRL init: orthogonal(sqrt 2) hidden kernels, orthogonal(`head_scale`) head kernel
-    (0.01 by default), zero biases. With `out_dim=None` it returns the last hidden features.
+    (0.01 by default), zero biases; kernels drawn with jax 0.4's PRNG (`paper_prng`). With
+    `out_dim=None` it returns the last hidden features.
     """
 
     width: int = 64
@@ -89,7 +109,7 @@ def mlp_layers(
         dense = nn.Dense(width, kernel_init=hidden_init(), bias_init=nn.initializers.zeros)
         x = act(dense(x))
     if out_dim is not None:
-        head_init = nn.initializers.orthogonal(head_scale)
+        head_init = paper_prng(nn.initializers.orthogonal(head_scale))
         x = nn.Dense(out_dim, kernel_init=head_init, bias_init=nn.initializers.zeros)(x)
     return x
 
