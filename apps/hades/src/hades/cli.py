@@ -90,7 +90,9 @@ def cmd_distill(args: argparse.Namespace) -> int:
     from hades.distill import run_distill
 
     config, out = _run_config(args, "distill")
-    summary = run_distill(config, out, quiet=args.quiet, resume=bool(args.resume))
+    summary = run_distill(
+        config, out, quiet=args.quiet, resume=bool(args.resume), checkpoint=_checkpoint_policy(args)
+    )
     print(
         f"{config.env} HaDES-{config.variant}: retrained return "
         f"{summary['retrain_return_mean']:.1f} ± {summary['retrain_return_std']:.1f} "
@@ -104,7 +106,9 @@ def cmd_neuroevolve(args: argparse.Namespace) -> int:
     from hades.neuroevolve import run_neuroevolve
 
     config, out = _run_config(args, "neuroevolve")
-    summary = run_neuroevolve(config, out, quiet=args.quiet, resume=bool(args.resume))
+    summary = run_neuroevolve(
+        config, out, quiet=args.quiet, resume=bool(args.resume), checkpoint=_checkpoint_policy(args)
+    )
     print(
         f"{config.env} ES neuroevolution ({summary['num_params']} weights): return "
         f"{summary['retrain_return_mean']:.1f} ± {summary['retrain_return_std']:.1f} "
@@ -112,6 +116,64 @@ def cmd_neuroevolve(args: argparse.Namespace) -> int:
     )
     print(f"run directory: {out}")
     return 0
+
+
+def _checkpoint_policy(args: argparse.Namespace):
+    from hades.engine import CheckpointPolicy
+
+    return CheckpointPolicy(args.checkpoint_every, args.checkpoint_every_generations, args.keep)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """Checkpointing and multi-process options of the commands that evolve (not recorded in
+    config.json: they may differ between a run and its resumption)."""
+    group = p.add_argument_group("checkpoints")
+    group.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="save the state once this long has passed since the last save; 0: every "
+        "generation [default: 60]",
+    )
+    group.add_argument(
+        "--checkpoint-every-generations",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also save every N generations",
+    )
+    group.add_argument(
+        "--keep-checkpoints",
+        dest="keep",
+        type=int,
+        default=3,
+        metavar="N",
+        help="how many recent checkpoints stay on disk [default: 3]",
+    )
+    group = p.add_argument_group(
+        "multi-process (one process per host; every process runs the same command)"
+    )
+    group.add_argument(
+        "--coordinator",
+        default=None,
+        metavar="HOST:PORT",
+        help="process 0's address, where it serves the coordinator (env "
+        "JAX_COORDINATOR_ADDRESS); 'auto' on Slurm / Open MPI",
+    )
+    group.add_argument(
+        "--num-processes", type=int, default=None, help="how many processes (env JAX_NUM_PROCESSES)"
+    )
+    group.add_argument(
+        "--process-id", type=int, default=None, help="this process, 0..N-1 (env JAX_PROCESS_ID)"
+    )
+    group.add_argument(
+        "--heartbeat-timeout",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="end the run when another process has been silent this long [default: 60]",
+    )
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -187,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--resume", default=None, metavar="RUN_DIR", help="continue a run from its checkpoint"
         )
         add_config_options(p)
+        add_run_options(p)
         p.set_defaults(func=func)
 
     compare = sub.add_parser("compare", help="plot fitness curves of runs side by side")
@@ -229,18 +292,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_EVOLVING = ("distill", "neuroevolve")
+
+
+def _start_runtime(argv: list[str]) -> None:
+    """Before anything touches a JAX device (building the parser does: importing evosax
+    creates arrays): the compile cache, then jax.distributed if the command asks for it."""
+    from hades import distributed
+    from hades.compile_cache import enable_compile_cache
+
+    enable_compile_cache()
+    if not argv or argv[0] not in _EVOLVING:
+        return
+    early = argparse.ArgumentParser(prog=f"hades {argv[0]}", add_help=False)
+    early.add_argument("--coordinator", default=None)
+    early.add_argument("--num-processes", type=int, default=None)
+    early.add_argument("--process-id", type=int, default=None)
+    early.add_argument("--heartbeat-timeout", type=int, default=None)
+    known, _ = early.parse_known_args(argv[1:])
+    options = distributed.options_from(
+        known.coordinator, known.num_processes, known.process_id, known.heartbeat_timeout
+    )
+    if options is not None:
+        distributed.initialize(options)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from hades import distributed
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        _start_runtime(argv)
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except RunInterrupted as err:
         print(f"hades: {err}", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
+    except (ValueError, FileNotFoundError, FileExistsError, distributed.DistributedError) as err:
         if os.environ.get("HADES_DEBUG"):
             raise
         print(f"hades: error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:
+        # Multi-process: a collective failed (a process died?) or this process hit an error
+        # the others would wait on forever: exit with a message naming who stopped.
+        distributed.fail_on_runtime_error(err)
+        raise
+    finally:
+        distributed.finish()
 
 
 if __name__ == "__main__":

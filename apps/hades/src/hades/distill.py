@@ -12,7 +12,7 @@ import numpy as np
 
 from hades import __version__
 from hades.config import DistillConfig
-from hades.engine import evolve_run
+from hades.engine import CheckpointPolicy, evolve_run
 from hades.rundir import RunDir
 from hades.task import BCTask, fit_config_from
 from hades_bc_inner import init_keys
@@ -183,7 +183,11 @@ def open_run(config: DistillConfig, out, resume: bool, command: str) -> RunDir:
 
 
 def run_distill(
-    config: DistillConfig, out: str | Path, quiet: bool = False, resume: bool = False
+    config: DistillConfig,
+    out: str | Path,
+    quiet: bool = False,
+    resume: bool = False,
+    checkpoint: CheckpointPolicy | None = None,
 ) -> dict[str, Any]:
     """Evolve a dataset, save it, retrain fresh policies from it; returns the summary."""
     run = open_run(config, out, resume, "distill")
@@ -198,7 +202,9 @@ def run_distill(
         chunk_size=config.chunk_size,
         quiet=quiet,
         resume=resume,
+        checkpoint=checkpoint,
         fingerprint=run_fingerprint(config),
+        command="distill",
     )
     history = result.history
     genome = result.strategy.mean(result.es_state)

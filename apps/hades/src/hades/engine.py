@@ -20,7 +20,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hades.parallel import check_population, map_members, member_ids, replicated
+from hades.parallel import (
+    check_population,
+    map_members,
+    member_ids,
+    process_flags,
+    replicate,
+    replicated,
+)
 
 
 class Problem(Protocol):
@@ -36,7 +43,12 @@ def generation_keys(run_key: jax.Array, generation) -> tuple[jax.Array, ...]:
 
 
 def make_generation_fn(strategy, problem: Problem, mesh, popsize: int, chunk_size: int | None):
-    """(es_state, run_key, generation) -> (es_state, metrics): one whole generation, jitted."""
+    """(es_state, run_key, generation[, flags]) -> (es_state, metrics): one whole generation,
+    jitted. In a multi-process run es_state and run_key must be global arrays (`replicate`).
+
+    `flags` (optional, bool (devices, k) sharded over the mesh, from `process_flags`) carries
+    each process's requests (stop, checkpoint due); `metrics["control"]` is their OR over all
+    processes, so every process takes the same decision at the same generation."""
     check_population(popsize, mesh, chunk_size)
 
     def member(genome, member_id, member_root, shared_key):
@@ -48,7 +60,7 @@ def make_generation_fn(strategy, problem: Problem, mesh, popsize: int, chunk_siz
     ids = member_ids(popsize)
     rep = replicated(mesh)
 
-    def generation(es_state, run_key, generation):
+    def generation(es_state, run_key, generation, flags=None):
         ask_key, tell_key, member_root, shared_key, mean_key = generation_keys(run_key, generation)
         population, es_state = strategy.ask(ask_key, es_state)
         # Keep the population replicated (shard_map slices it locally): otherwise the sharding
@@ -67,11 +79,23 @@ def make_generation_fn(strategy, problem: Problem, mesh, popsize: int, chunk_siz
         for name, value in scores.items():
             if name != "fitness":
                 metrics[f"{name}_mean"] = jnp.nanmean(value)
+        if flags is not None:
+            metrics["control"] = jnp.any(flags, axis=0)
         return es_state, metrics
 
     # No donation: the ES state is a few thousand numbers, and the driver hands generation g's
     # state to the callback (checkpoints) after g+1 has been dispatched.
     return jax.jit(generation, out_shardings=(rep, rep))
+
+
+class NoProgress:
+    """Processes other than 0 of a multi-process run stay silent."""
+
+    def update(self, generation: int, row: dict[str, Any]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 class ProgressBar:
@@ -117,14 +141,19 @@ def run_generations(
     run_key: jax.Array,
     start: int,
     stop: int,
-    on_generation: Callable[[int, Any, dict[str, Any]], None],
+    on_generation: Callable[..., None],
+    flags_fn: Callable[[], jax.Array] | None = None,
 ):
     """Drive generations [start, stop). Metrics of generation g are fetched while g+1 runs, so
-    the device never waits for the host."""
+    the device never waits for the host. With `flags_fn`, each generation gets this process's
+    flags and `on_generation(g, state, row, control)` the OR of every process's."""
     pending = None
     t_prev = time.perf_counter()
     for generation in range(start, stop):
-        es_state, metrics = generation_fn(es_state, run_key, jnp.uint32(generation))
+        args = (es_state, run_key, np.uint32(generation))
+        if flags_fn is not None:
+            args += (flags_fn(),)
+        es_state, metrics = generation_fn(*args)
         if pending is not None:
             t_prev = _emit(pending, t_prev, on_generation)
         pending = (generation, es_state, metrics)
@@ -135,9 +164,14 @@ def run_generations(
 
 def _emit(pending, t_prev, on_generation) -> float:
     generation, es_state, metrics = pending
-    metrics = jax.device_get(metrics)
+    metrics = dict(jax.device_get(metrics))
+    control = metrics.pop("control", None)
     now = time.perf_counter()
-    on_generation(generation, es_state, to_row(generation, metrics, now - t_prev))
+    row = to_row(generation, metrics, now - t_prev)
+    if control is None:
+        on_generation(generation, es_state, row)
+    else:
+        on_generation(generation, es_state, row, tuple(bool(c) for c in control))
     return now
 
 
@@ -150,6 +184,30 @@ class RunInterrupted(Exception):
             f"Resume with: hades <command> --resume {run_path}"
         )
         self.generation = generation
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckpointPolicy:
+    """When a run saves its state: once `every_seconds` have passed since the last save (0:
+    after every generation), every `every_generations` generations, at the end, and on
+    SIGINT/SIGTERM. The `keep` most recent checkpoints stay on disk."""
+
+    every_seconds: float = 60.0
+    every_generations: int | None = None
+    keep: int = 3
+
+    def __post_init__(self):
+        if self.every_seconds < 0:
+            raise ValueError(f"--checkpoint-every must be >= 0 seconds, got {self.every_seconds}")
+        if self.every_generations is not None and self.every_generations < 1:
+            raise ValueError(
+                f"--checkpoint-every-generations must be >= 1, got {self.every_generations}"
+            )
+        if self.keep < 1:
+            raise ValueError(f"--keep-checkpoints must be >= 1, got {self.keep}")
+
+
+STOP, CHECKPOINT_DUE = 0, 1  # columns of the per-process flags
 
 
 @dataclasses.dataclass
@@ -178,54 +236,87 @@ def evolve_run(
     chunk_size: int | None = None,
     quiet: bool = False,
     resume: bool = False,
-    checkpoint_every_s: float = 60.0,
+    checkpoint: CheckpointPolicy | None = None,
     fingerprint: dict[str, Any] | None = None,
+    command: str = "distill",
 ) -> EvolveResult:
-    """Evolve `problem` for `generations`, logging to and checkpointing into `run` (a RunDir)."""
-    from hades.checkpoint import Checkpointer
+    """Evolve `problem` for `generations`, logging to and checkpointing into `run` (a RunDir).
+
+    Multi-process runs: every process calls this with the same arguments; the population is
+    sharded over the devices of all of them, process 0 writes the run directory, and every
+    process takes part in each (synchronous) checkpoint. The returned ES state is on the host
+    (numpy), the same on every process."""
+    from hades import distributed
+    from hades.checkpoint import Checkpointer, CheckpointError
     from hades.parallel import population_mesh
     from hades_es_core import make_strategy
 
+    policy = checkpoint or CheckpointPolicy()
+    mesh = population_mesh()
     run_key = jax.random.key(seed)
     genome0 = problem.initial_genome(jax.random.fold_in(run_key, 0xDA7A))
     strategy = make_strategy(es_config, genome0)
-    es_state = strategy.init(jax.random.fold_in(run_key, 0xE5), genome0)
+    # Computed by every process alike, then laid out as global arrays replicated on every
+    # device: what the jitted generation takes in a multi-process run (and in a single one).
+    es_state = replicate(strategy.init(jax.random.fold_in(run_key, 0xE5), genome0), mesh)
+    run_key = replicate(run_key, mesh)
     fingerprint = fingerprint or {}
-    checkpointer = Checkpointer(run.path)
+    checkpointer = Checkpointer(run.path, max_to_keep=policy.keep)
+    distributed.set_run(command, run.path)
     start = 0
     if resume:
-        es_state, start = checkpointer.restore(es_state, fingerprint)
+        try:
+            es_state, start = checkpointer.restore(es_state, fingerprint)
+        except CheckpointError:
+            if checkpointer.latest_generation() is not None:
+                raise
+            # Stopped before its first checkpoint: generation 0 is where it was.
+            print(f"hades: {run.path} has no checkpoint yet; starting at generation 0")
         run.truncate_metrics(start)
-    rows = run.read_metrics()
-    history = history_from_rows(rows)
+    distributed.note_checkpoint(checkpointer.last_saved)
+    history = history_from_rows([r for r in run.read_metrics() if r["generation"] < start])
 
-    mesh = population_mesh()
     generation_fn = make_generation_fn(strategy, problem, mesh, es_config.popsize, chunk_size)
-    progress = ProgressBar(generations, initial=start, quiet=quiet)
+    if jax.process_index() == 0:
+        progress = ProgressBar(generations, initial=start, quiet=quiet)
+    else:
+        progress = NoProgress()
     stop_signal: list[int] = []
     last_save = [time.monotonic()]
 
-    def on_generation(generation, state, row):
+    def local_flags():
+        flags = np.zeros(2, bool)
+        flags[STOP] = bool(stop_signal)
+        flags[CHECKPOINT_DUE] = time.monotonic() - last_save[0] >= policy.every_seconds
+        return process_flags(mesh, flags)
+
+    def on_generation(generation, state, row, control):
+        done = generation + 1
         run.log_metrics(row)
         progress.update(generation, row)
         for name, values in history_from_rows([row]).items():
             history[name].extend(values)
-        due = time.monotonic() - last_save[0] >= checkpoint_every_s
-        if due or stop_signal or generation + 1 == generations:
-            checkpointer.save(generation + 1, state, fingerprint)
+        stop = control[STOP]
+        due = control[CHECKPOINT_DUE] or stop or done == generations
+        if policy.every_generations and done % policy.every_generations == 0:
+            due = True
+        if due:  # the same decision on every process: orbax saves are collective
+            checkpointer.save(done, state, fingerprint)
+            distributed.note_checkpoint(done)
             last_save[0] = time.monotonic()
-        if stop_signal:
-            raise RunInterrupted(generation + 1, run.path)
+        if stop:
+            raise RunInterrupted(done, run.path)
 
     t0 = time.perf_counter()
     with _stop_on_signals(stop_signal):
         try:
             es_state = run_generations(
-                generation_fn, es_state, run_key, start, generations, on_generation
+                generation_fn, es_state, run_key, start, generations, on_generation, local_flags
             )
         finally:
             progress.close()
             checkpointer.close()
+    es_state = jax.device_get(es_state)  # replicated: every process holds all of it
     return EvolveResult(strategy, es_state, history, time.perf_counter() - t0)
 
 

@@ -21,7 +21,7 @@ from hades.distill import (
     run_fingerprint,
     task_from_config,
 )
-from hades.engine import evolve_run
+from hades.engine import CheckpointPolicy, evolve_run
 from hades.task import BCTask
 
 
@@ -50,7 +50,11 @@ def policy_returns(task: BCTask, params, key: jax.Array, num_seeds: int) -> np.n
 
 
 def run_neuroevolve(
-    config: DistillConfig, out: str | Path, quiet: bool = False, resume: bool = False
+    config: DistillConfig,
+    out: str | Path,
+    quiet: bool = False,
+    resume: bool = False,
+    checkpoint: CheckpointPolicy | None = None,
 ) -> dict[str, Any]:
     run = open_run(config, out, resume, "neuroevolve")
     problem = NeuroevolutionProblem(task_from_config(config))
@@ -63,7 +67,9 @@ def run_neuroevolve(
         chunk_size=config.chunk_size,
         quiet=quiet,
         resume=resume,
+        checkpoint=checkpoint,
         fingerprint=run_fingerprint(config),
+        command="neuroevolve",
     )
     params = result.strategy.mean(result.es_state)
     if jax.process_index() == 0:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -41,6 +42,32 @@ def check_population(popsize: int, mesh: Mesh, chunk_size: int | None) -> None:
 
 def replicated(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, P())
+
+
+def replicate(tree, mesh: Mesh):
+    """Host-side values, the same on every process, as global arrays replicated on every device
+    of the mesh (of every process): valid inputs to a jitted function over the mesh in multi-
+    as in single-process runs. Typed PRNG keys keep their type."""
+    sharding = replicated(mesh)
+
+    def one(x):
+        if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+            impl = jax.random.key_impl(x)
+            return jax.random.wrap_key_data(one(jax.random.key_data(x)), impl=impl)
+        x = np.asarray(x)
+        # Not device_put: in multi-process runs it compares the values across processes, and
+        # NaN (an ES state's "no best fitness yet") never equals itself.
+        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+    return jax.tree.map(one, tree)
+
+
+def process_flags(mesh: Mesh, flags: np.ndarray) -> jax.Array:
+    """This process's flags (k,) as its rows of a global (devices, k) array split over the
+    mesh: a reduction over it inside the jitted function tells every process what any asked."""
+    sharding = NamedSharding(mesh, P(POP_AXIS))
+    local = np.broadcast_to(np.asarray(flags), (len(mesh.local_devices), *np.shape(flags)))
+    return jax.make_array_from_process_local_data(sharding, np.ascontiguousarray(local))
 
 
 def map_members(member_fn: Callable, mesh: Mesh, chunk_size: int | None) -> Callable:
