@@ -1,6 +1,7 @@
 """Test sessions: one per package (installed alone, from the lockfile), the app, the cross-package
 tests, lint, and the `reference` checks against ../shared. `nox` with no arguments runs them all
-(checks against ../shared are skipped when it is absent)."""
+(checks against ../shared are skipped when it is absent) except `bench`, which runs only when named:
+`nox -s bench` (timing runs; wrap in `flock /tmp/meas.lock` on a shared machine)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,14 @@ def reference(session: nox.Session) -> None:
     session.run(
         "pytest", "tests/reference", *session.posargs, env={**TEST_ENV, "HADES_SHARED": str(shared)}
     )
+
+
+@nox.session(python="3.11", default=False)
+def bench(session: nox.Session) -> None:
+    """Speed and memory against the paper's code (benchmarks/README.md). Not in the default list.
+    Arguments go to benchmarks/run.py, e.g. `nox -s bench -- cartpole --generations 3`."""
+    _sync(session, "hades", "brax")
+    session.run("python", "benchmarks/run.py", *session.posargs, env={"JAX_PLATFORMS": "cpu"})
 
 
 @nox.session(python="3.11")
