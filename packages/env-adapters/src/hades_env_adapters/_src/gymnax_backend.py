@@ -6,11 +6,17 @@ import dataclasses
 import math
 from typing import Any
 
-import gymnax
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymnax.environments import spaces
+
+from hades_env_adapters._src.deferred_imports import deferred
+
+# gymnax imports its plotting libraries at module level (~120 MB resident, seconds of start-up);
+# they load only if something renders.
+with deferred("matplotlib", "seaborn"):
+    import gymnax
+    from gymnax.environments import spaces
 
 
 def gymnax_env_ids() -> tuple[str, ...]:
