@@ -16,7 +16,11 @@ from hades.engine import RunInterrupted
 
 _HELP = {
     "env": "environment id (gymnax: CartPole-v1, Pendulum-v1, Breakout-MinAtar, ...)",
-    "variant": "F: one fixed policy init for the whole run; R: fresh inits every generation",
+    "variant": (
+        "F: one fixed policy init; R: fresh inits every generation; "
+        "R+: R plus a sampled width, lr and BC step count per init (the --rplus-* ranges)"
+    ),
+    "evolve_inner": "evolve the inner learning rate and BC step count with the dataset",
     "dataset_size": "number of synthetic state-action pairs",
     "init": "initial synthetic states: zeros | normal",
     "num_inits": "policy inits per candidate (default F: 1, R: 2)",

@@ -14,7 +14,8 @@ class DistillConfig:
     # What to distil.
     env: str = "CartPole-v1"
     backend: str | None = None  # brax physics backend (positional, spring, generalized, mjx)
-    variant: str = "R"  # F: one fixed init for the whole run; R: fresh inits every generation
+    variant: str = "R"  # F: one fixed init; R: fresh inits every generation; R+: R with sampled
+    # width, learning rate and BC steps every generation (from the rplus_* ranges)
     dataset_size: int = 4
     init: str = "zeros"  # initial synthetic states: zeros | normal | rollout (visited states)
     # Inner loop: the policy and how it is fitted to the dataset.
@@ -52,6 +53,12 @@ class DistillConfig:
     seed: int = 0
     retrain_inits: int = 20
     chunk_size: int | None = None  # members evaluated at once per device; None: all
+    # HaDES-R+: what each generation's inner loop samples (None: the defaults below).
+    rplus_widths: str | None = None  # comma-separated widths; default width/2,width,2w,4w
+    rplus_lr_range: str | None = None  # "LOW,HIGH", log-uniform; default bc_lr/10,bc_lr*10
+    rplus_steps_range: str | None = None  # "LOW,HIGH", uniform; default bc_steps/2,bc_steps*2
+    # Evolve the inner loop's learning rate and BC step count with the dataset (paper §6).
+    evolve_inner: bool = False
 
     @property
     def inits_per_candidate(self) -> int:
@@ -62,9 +69,44 @@ class DistillConfig:
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def _rplus_options(self) -> tuple[str | None, ...]:
+        return (self.rplus_widths, self.rplus_lr_range, self.rplus_steps_range)
+
+    @property
+    def rplus_sampling(self) -> tuple[tuple[int, ...], tuple[float, float], tuple[int, int]]:
+        """(widths, lr range, BC-steps range) that HaDES-R+ samples from, defaults applied."""
+        widths = _ints(self.rplus_widths, "--rplus-widths") or tuple(
+            sorted({max(1, self.width // 2), self.width, 2 * self.width, 4 * self.width})
+        )
+        lr = _pair(self.rplus_lr_range, float, "--rplus-lr-range") or (
+            self.bc_lr / 10,
+            self.bc_lr * 10,
+        )
+        steps = _pair(self.rplus_steps_range, int, "--rplus-steps-range") or (
+            max(1, self.bc_steps // 2),
+            2 * self.bc_steps,
+        )
+        if any(w < 1 for w in widths):
+            raise ValueError(f"--rplus-widths must be positive, got {self.rplus_widths!r}")
+        if not 0 < lr[0] <= lr[1]:
+            raise ValueError(f"--rplus-lr-range needs 0 < LOW <= HIGH, got {lr}")
+        if not 1 <= steps[0] <= steps[1]:
+            raise ValueError(f"--rplus-steps-range needs 1 <= LOW <= HIGH, got {steps}")
+        return widths, lr, steps
+
     def validate(self) -> None:
-        if self.variant not in ("F", "R"):
-            raise ValueError(f"--variant must be F or R, got {self.variant!r}")
+        if self.variant not in VARIANTS:
+            choices = ", ".join(VARIANTS)
+            raise ValueError(f"--variant must be one of {choices}, got {self.variant!r}")
+        if self.variant == "R+":
+            self.rplus_sampling  # noqa: B018 - parses and checks the ranges
+            if self.evolve_inner:
+                raise ValueError(
+                    "--evolve-inner and --variant R+ both set the inner learning rate and step "
+                    "count; use one of them"
+                )
+        elif any(v is not None for v in self._rplus_options()):
+            raise ValueError("--rplus-* options need --variant R+")
         if self.dataset_size < 1:
             raise ValueError("--dataset-size must be at least 1")
         if self.popsize < 2:
@@ -75,6 +117,28 @@ class DistillConfig:
             raise ValueError("--obs-norm must be none, const or running")
         if self.init not in ("zeros", "normal", "rollout"):
             raise ValueError("--init must be zeros, normal or rollout")
+
+
+VARIANTS = ("F", "R", "R+")
+
+
+def _ints(text: str | None, flag: str) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"{flag} takes comma-separated integers, got {text!r}") from None
+
+
+def _pair(text: str | None, kind, flag: str):
+    if text is None:
+        return None
+    try:
+        low, high = (kind(x) for x in text.split(","))
+    except ValueError:
+        raise ValueError(f"{flag} takes LOW,HIGH, got {text!r}") from None
+    return low, high
 
 
 # Presets: overrides of the defaults. Each is sized to be useful as it is.

@@ -22,8 +22,47 @@ from hades_es_core import ESConfig
 
 
 @dataclasses.dataclass(frozen=True)
+class InnerSampling:
+    """HaDES-R+: every generation, each of a candidate's inits trains a policy of a sampled
+    width (one of `widths`), learning rate (log-uniform in `lr_range`) and BC step count
+    (uniform in `steps_range`). Shared by the population, like the R inits (common random
+    numbers), so candidates are compared on equal terms."""
+
+    widths: tuple[int, ...]
+    lr_range: tuple[float, float]
+    steps_range: tuple[int, int]
+
+    def sample(self, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """(width index, lr, steps) for one init."""
+        width_key, lr_key, steps_key = jax.random.split(key, 3)
+        index = jax.random.randint(width_key, (), 0, len(self.widths))
+        low, high = np.log(self.lr_range[0]), np.log(self.lr_range[1])
+        lr = jnp.exp(jax.random.uniform(lr_key, (), minval=low, maxval=high))
+        steps = jax.random.randint(steps_key, (), self.steps_range[0], self.steps_range[1] + 1)
+        return index, lr, steps
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "widths": list(self.widths),
+            "lr_range": list(self.lr_range),
+            "steps_range": list(self.steps_range),
+        }
+
+
+def with_max_steps(task: BCTask, steps: int, width: int | None = None) -> BCTask:
+    """The task whose fit scan runs `steps` steps (members stop at their own count)."""
+    fit_config = dataclasses.replace(task.fit_config, steps=steps)
+    return dataclasses.replace(task, fit_config=fit_config, width=width or task.width)
+
+
+@dataclasses.dataclass(frozen=True)
 class DistillationProblem:
-    """Score a candidate dataset: fit `num_inits` fresh policies to it, mean of their returns."""
+    """Score a candidate dataset: fit `num_inits` fresh policies to it, mean of their returns.
+
+    `task` is the nominal recipe (what the saved dataset records). With `sampling` (HaDES-R+)
+    each init's width, lr and step count are drawn per generation instead; with `evolve_inner`
+    the genome carries the log learning rate and log step count, evolved with the data (the
+    scan runs up to twice the nominal steps)."""
 
     task: BCTask
     dataset_size: int
@@ -31,6 +70,8 @@ class DistillationProblem:
     init_mode: str  # fixed (HaDES-F) | shared (HaDES-R, common random numbers) | per_member
     init: str
     seed: int
+    sampling: InnerSampling | None = None
+    evolve_inner: bool = False
 
     @property
     def fixed_init_seed(self) -> int:
@@ -45,10 +86,39 @@ class DistillationProblem:
     def inner_init(self) -> dict[str, Any]:
         if self.init_mode == "fixed":
             return {"mode": "fixed", "seed": self.fixed_init_seed}
-        return {"mode": "random", "per_candidate": self.num_inits, "sharing": self.init_mode}
+        info = {"mode": "random", "per_candidate": self.num_inits, "sharing": self.init_mode}
+        if self.sampling is not None:
+            info["sampled"] = self.sampling.meta()
+        return info
+
+    @property
+    def max_inner_steps(self) -> int:
+        return 2 * self.task.fit_config.steps
 
     def initial_genome(self, key):
-        return self.task.initial_genome(self.dataset_size, self.init, key)
+        genome = self.task.initial_genome(self.dataset_size, self.init, key)
+        if self.evolve_inner:
+            fit = self.task.fit_config
+            genome["inner"] = {
+                "log_lr": jnp.log(jnp.float32(fit.lr)),
+                "log_steps": jnp.log(jnp.float32(fit.steps)),
+            }
+        return genome
+
+    def inner_settings(self, genome) -> tuple[jax.Array, jax.Array]:
+        """The evolved (lr, step count) of a genome with `evolve_inner`."""
+        inner = genome["inner"]
+        steps = jnp.clip(jnp.round(jnp.exp(inner["log_steps"])), 1, self.max_inner_steps)
+        return jnp.exp(inner["log_lr"]), steps.astype(jnp.int32)
+
+    def recipe_task(self, genome) -> BCTask:
+        """The task a saved dataset retrains with: the nominal one, or with `evolve_inner` the
+        evolved learning rate and step count (a concrete genome)."""
+        if not self.evolve_inner:
+            return self.task
+        lr, steps = jax.device_get(self.inner_settings(genome))
+        fit_config = dataclasses.replace(self.task.fit_config, lr=float(lr), steps=int(steps))
+        return dataclasses.replace(self.task, fit_config=fit_config)
 
     def member_fitness(self, genome, member_key, shared_key):
         labels = self.task.labels(self.dataset_size)
@@ -58,10 +128,36 @@ class DistillationProblem:
         fit_keys, eval_keys = jnp.split(
             jax.random.split(jax.random.fold_in(member_key, 1), 2 * self.num_inits), 2
         )
-        returns, losses = jax.vmap(self.task.dataset_return, in_axes=(None, 0, 0, 0, None))(
-            genome, inits, fit_keys, eval_keys, labels
-        )
+        if self.sampling is not None:
+            returns, losses = self._sampled_returns(
+                genome, inits, fit_keys, eval_keys, labels, shared_key
+            )
+        else:
+            task, lr, steps = self.task, None, None
+            if self.evolve_inner:
+                task = with_max_steps(task, self.max_inner_steps)
+                lr, steps = self.inner_settings(genome)
+            returns, losses = jax.vmap(
+                task.dataset_return, in_axes=(None, 0, 0, 0, None, None, None)
+            )(genome, inits, fit_keys, eval_keys, labels, lr, steps)
         return {"fitness": returns.mean(), "bc_loss": losses.mean()}
+
+    def _sampled_returns(self, genome, inits, fit_keys, eval_keys, labels, shared_key):
+        """HaDES-R+: one `lax.switch` over the widths per init. The width index comes from the
+        generation's shared key, so it is the same for every member and the switch runs one
+        branch (a per-member index would make vmap run them all)."""
+        sampling = self.sampling
+        tasks = [with_max_steps(self.task, sampling.steps_range[1], w) for w in sampling.widths]
+        branches = [task.dataset_return for task in tasks]
+        hyper_keys = jax.random.split(jax.random.fold_in(shared_key, 0x5A3D), self.num_inits)
+        returns, losses = [], []
+        for j in range(self.num_inits):
+            index, lr, steps = sampling.sample(hyper_keys[j])
+            operands = (genome, inits[j], fit_keys[j], eval_keys[j], labels, lr, steps)
+            ret, loss = jax.lax.switch(index, branches, *operands)
+            returns.append(ret)
+            losses.append(loss)
+        return jnp.stack(returns), jnp.stack(losses)
 
 
 def env_options(config: DistillConfig) -> dict[str, Any]:
@@ -119,6 +215,9 @@ def es_config_from(config: DistillConfig) -> ESConfig:
 
 def problem_from_config(config: DistillConfig) -> DistillationProblem:
     init_mode = "fixed" if config.variant == "F" else config.init_mode
+    sampling = None
+    if config.variant == "R+":
+        sampling = InnerSampling(*config.rplus_sampling)
     return DistillationProblem(
         task=task_from_config(config),
         dataset_size=config.dataset_size,
@@ -126,6 +225,8 @@ def problem_from_config(config: DistillConfig) -> DistillationProblem:
         init_mode=init_mode,
         init=config.init,
         seed=config.seed,
+        sampling=sampling,
+        evolve_inner=config.evolve_inner,
     )
 
 
@@ -146,7 +247,7 @@ def retrain_returns(
 def dataset_from_genome(
     problem: DistillationProblem, genome, extra_meta: dict[str, Any]
 ) -> SyntheticDataset:
-    task = problem.task
+    task = problem.recipe_task(genome)
     genome = jax.device_get(genome)
     labels = task.labels(problem.dataset_size)
     stats = task.obs_stats
@@ -221,7 +322,7 @@ def run_distill(
     dataset_path = run.save_dataset(dataset)
 
     returns = retrain_returns(
-        problem.task,
+        problem.recipe_task(genome),
         genome,
         problem.task.labels(config.dataset_size),
         jax.random.fold_in(jax.random.key(config.seed), 0x5E7),
@@ -238,12 +339,20 @@ def run_distill(
         "retrain_return_mean": float(returns.mean()),
         "retrain_return_std": float(returns.std()),
         "retrain_returns": returns.tolist(),
+        **_inner_summary(problem, genome),
         "evolve_seconds": result.seconds,
         "devices": jax.device_count(),
         "processes": jax.process_count(),
     }
     run.write_summary(summary)
     return summary
+
+
+def _inner_summary(problem: DistillationProblem, genome) -> dict[str, Any]:
+    if not problem.evolve_inner:
+        return {}
+    fit = problem.recipe_task(genome).fit_config
+    return {"evolved_bc_lr": fit.lr, "evolved_bc_steps": fit.steps}
 
 
 def _first_reaching(curve: list[float]) -> int | None:

@@ -113,6 +113,6 @@ def show(target: str | Path, out: str | Path | None = None) -> dict[str, Any]:
 
 def show_title(ds: SyntheticDataset, path: Path) -> str:
     variant = ds.meta.get("variant")
-    what = f"HaDES-{variant}" if variant in ("F", "R") else (variant or "dataset")
+    what = f"HaDES-{variant}" if variant in ("F", "R", "R+") else (variant or "dataset")
     name = ds.meta.get("source", {}).get("file") or path.name
     return f"{ds.env_id} — {what}, {ds.size} pairs ({name})"

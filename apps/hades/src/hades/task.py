@@ -20,7 +20,7 @@ from hades_bc_inner import (
     balanced_labels,
     categorical_action,
     cross_entropy,
-    fit,
+    fit_with,
     gaussian_action,
     gaussian_nll,
     make_policy,
@@ -125,8 +125,11 @@ class BCTask:
 
     # -- the inner loop and its evaluation -------------------------------------------------
 
-    def train(self, genome, init_key, fit_key, labels):
-        """Fit a freshly initialised policy to one dataset; returns (params, final BC loss)."""
+    def train(self, genome, init_key, fit_key, labels, lr=None, num_steps=None):
+        """Fit a freshly initialised policy to one dataset; returns (params, final BC loss).
+
+        lr, num_steps: optional (possibly traced) overrides of the fit config's learning rate and
+        step count (at most fit_config.steps), for HaDES-R+ and evolved inner-loop settings."""
         net = self.net
         states = genome["states"]
         params = net.init(init_key, jnp.zeros(self.env.obs_shape, jnp.float32))
@@ -135,7 +138,9 @@ class BCTask:
         else:
             targets = genome["actions"]
             loss_fn = lambda out, target: gaussian_nll(out[0], out[1], target)
-        result = fit(net.apply, params, states, targets, loss_fn, self.fit_config, fit_key)
+        result = fit_with(
+            net.apply, params, states, targets, loss_fn, self.fit_config, fit_key, lr, num_steps
+        )
         return result.params, result.losses[-1]
 
     def episode_return(self, params, eval_key):
@@ -151,9 +156,9 @@ class BCTask:
         result = evaluate(act_fn, self.env, eval_key, self.num_envs, self.num_steps, self.obs_norm)
         return result.mean_return
 
-    def dataset_return(self, genome, init_key, fit_key, eval_key, labels):
+    def dataset_return(self, genome, init_key, fit_key, eval_key, labels, lr=None, num_steps=None):
         """Train from one init and evaluate: the HaDES fitness of one (dataset, init) pair."""
-        params, loss = self.train(genome, init_key, fit_key, labels)
+        params, loss = self.train(genome, init_key, fit_key, labels, lr, num_steps)
         return self.episode_return(params, eval_key), loss
 
     # -- metadata ----------------------------------------------------------------------------

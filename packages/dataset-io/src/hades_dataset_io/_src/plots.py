@@ -264,7 +264,7 @@ def plot_dataset(
 
 def default_title(ds: SyntheticDataset) -> str:
     variant = ds.meta.get("variant")
-    what = f"HaDES-{variant}" if variant in ("F", "R") else (variant or "dataset")
+    what = f"HaDES-{variant}" if variant in ("F", "R", "R+") else (variant or "dataset")
     return f"{ds.env_id or 'dataset'} — {what}, {ds.size} pairs"
 
 
