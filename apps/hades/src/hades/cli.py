@@ -21,6 +21,9 @@ _HELP = {
         "R+: R plus a sampled width, lr and BC step count per init (the --rplus-* ranges)"
     ),
     "evolve_inner": "evolve the inner learning rate and BC step count with the dataset",
+    "rplus_widths": "R+: widths sampled per init, comma-separated (default width/2,w,2w,4w)",
+    "rplus_lr_range": "R+: BC learning rates, log-uniform LOW,HIGH (default bc_lr/10,*10)",
+    "rplus_steps_range": "R+: BC steps, uniform LOW,HIGH (default bc_steps/2,*2)",
     "dataset_size": "number of synthetic state-action pairs",
     "init": "initial synthetic states: zeros | normal",
     "num_inits": "policy inits per candidate (default F: 1, R: 2)",
