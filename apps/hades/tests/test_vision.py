@@ -32,7 +32,8 @@ def tiny_split(per_class: int, seed: int):
 
 @pytest.fixture
 def data_dir(tmp_path):
-    write_idx_dataset(tmp_path / "data" / "mnist", tiny_split(3, 0), tiny_split(2, 1))
+    for name in ("mnist", "fashion-mnist"):
+        write_idx_dataset(tmp_path / "data" / name, tiny_split(3, 0), tiny_split(2, 1))
     return tmp_path / "data"
 
 
@@ -52,8 +53,9 @@ TINY = dict(
 )
 
 
-def test_run_vision_end_to_end(tmp_path, data_dir):
-    config = VisionConfig(**TINY, data_dir=str(data_dir), per_class=2)
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_run_vision_end_to_end(tmp_path, data_dir, dataset):
+    config = VisionConfig(**{**TINY, "dataset": dataset}, data_dir=str(data_dir), per_class=2)
     out = tmp_path / "run"
     summary = run_vision(config, out, quiet=True)
 
@@ -83,7 +85,7 @@ def test_run_vision_end_to_end(tmp_path, data_dir):
     ds = load_dataset(out / "dataset.npz")
     assert ds.states.shape == (20, 28, 28, 1) and ds.actions is None
     np.testing.assert_array_equal(ds.labels, np.repeat(np.arange(10), 2))
-    assert ds.meta["env_id"] == "mnist"
+    assert ds.meta["env_id"] == dataset
     assert ds.meta["action"] == {"kind": "discrete", "num_actions": 10}
     assert ds.meta["policy"]["kind"] == "cnn" and ds.meta["fit"]["steps"] == 5
     assert (out / "images.png").read_bytes()[:4] == b"\x89PNG"
