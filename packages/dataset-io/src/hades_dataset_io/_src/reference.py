@@ -50,6 +50,8 @@ ES_FIELD_NAMES = {  # manifest `es` key -> ESConfig field
     "temperature": "temperature",
 }
 ADAM_EPS = 1e-5  # optax.adam(LR, eps=1e-5) in every Adam recipe
+# Environments whose installed (gymnax 1.0) dynamics differ from the paper's gymnax 0.0.6.
+LEGACY_ENV_OPTIONS = {"SpaceInvaders-MinAtar": {"dynamics": "gymnax-0.0"}}
 BRAX_ACTION_BOUND = 1.0  # ClipAction(-1, 1)
 
 
@@ -164,6 +166,7 @@ def reference_meta(
         "schema_version": SCHEMA_VERSION,
         "hades_version": __version__,
         "env_id": reference_env_id(run),
+        "env_options": reference_env_options(run),
         "variant": reference_variant(run),
         "obs_shape": list(arrays["states"].shape[1:]),
         "action": action,
@@ -181,6 +184,15 @@ def reference_env_id(run: dict[str, Any]) -> str:
     """gymnax ids ("SpaceInvaders-MinAtar", "Pong-misc") and brax names ("hopper") as they are;
     "mnist" / "fashion-mnist" for the image runs."""
     return IMAGE_ENV_IDS.get(run["env"], run["env"]) if run["domain"] == "mnist" else run["env"]
+
+
+def reference_env_options(run: dict[str, Any]) -> dict[str, Any]:
+    """What `make_env` needs to rebuild the paper's environment. Brax: the positional backend.
+    SpaceInvaders-MinAtar: gymnax 0.0.x's rules (the paper ran gymnax 0.0.6; gymnax 1.0 changed
+    the first wave and the enemy-bullet collision, and the paper's datasets fail on those)."""
+    if run["domain"] == "brax":
+        return {"backend": "positional"}
+    return dict(LEGACY_ENV_OPTIONS.get(run["env"], {}))
 
 
 def reference_variant(run: dict[str, Any]) -> str:

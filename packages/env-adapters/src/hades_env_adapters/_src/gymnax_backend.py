@@ -18,6 +18,8 @@ with deferred("matplotlib", "seaborn"):
     import gymnax
     from gymnax.environments import spaces
 
+from hades_env_adapters._src.gymnax_legacy import DEFAULT_DYNAMICS, make_legacy
+
 
 def gymnax_env_ids() -> tuple[str, ...]:
     return tuple(gymnax.registered_envs)
@@ -27,14 +29,23 @@ class GymnaxBackend:
     """Wraps `gymnax.make(env_id)`; gymnax's own `step` does the auto-reset.
 
     Options that name an `EnvParams` field (e.g. `max_steps_in_episode`) override the default
-    params; the rest go to the environment constructor (e.g. `use_minimal_action_set`).
+    params; the rest go to the environment constructor (e.g. `use_minimal_action_set`), except
+    `dynamics`: "gymnax-1.0" (the installed gymnax, default) or "gymnax-0.0" (the rules of
+    gymnax 0.0.6-0.0.9, which the paper used; SpaceInvaders-MinAtar only, see gymnax_legacy).
     """
 
     def __init__(self, env_id: str, **options: Any):
-        param_fields = _param_fields(env_id) if options else frozenset()
-        param_options = {k: v for k, v in options.items() if k in param_fields}
-        env_options = {k: v for k, v in options.items() if k not in param_fields}
+        if options.get("dynamics") == DEFAULT_DYNAMICS:
+            options.pop("dynamics")  # the default: same recipe, same jit caches
+        dynamics = options.get("dynamics", DEFAULT_DYNAMICS)
+        other = {k: v for k, v in options.items() if k != "dynamics"}
+        param_fields = _param_fields(env_id) if other else frozenset()
+        param_options = {k: v for k, v in other.items() if k in param_fields}
+        env_options = {k: v for k, v in other.items() if k not in param_fields}
         env, params = gymnax.make(env_id, **env_options)
+        legacy = make_legacy(env_id, dynamics, **env_options)
+        if legacy is not None:
+            env = legacy
         self.env = env
         self.params = params.replace(**param_options)
         # Equality by construction recipe, not identity: equal adapters share jit caches.
