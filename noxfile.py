@@ -22,8 +22,13 @@ PACKAGES = {
     "dataset-io": "hades-dataset-io",
     "distill-vision": "hades-distill-vision",
 }
-# Tests share one XLA compile cache so repeated shapes across sessions compile once.
-TEST_ENV = {"JAX_PLATFORMS": "cpu", "PYTHONHASHSEED": "0"}
+# Tests share one XLA compile cache so repeated shapes across sessions compile once (hades
+# commands read HADES_COMPILE_CACHE; tests that measure the cache use their own directory).
+TEST_ENV = {
+    "JAX_PLATFORMS": "cpu",
+    "PYTHONHASHSEED": "0",
+    "HADES_COMPILE_CACHE": str(ROOT / ".nox" / "jax-compile-cache"),
+}
 
 
 def _sync(session: nox.Session, package: str, *extras: str) -> None:

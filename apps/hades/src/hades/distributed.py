@@ -121,6 +121,9 @@ def initialize(options: DistributedOptions) -> None:
 
     # Cross-process collectives on CPU (the default in jax 0.10; set so that it stays so).
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    # Not jax_share_binary_between_hosts (process 0 compiles, the others fetch the binary):
+    # with jax 0.10 on CPU the others waited for a binary that never came while process 0 sat
+    # in a collective with them (tested). Every process compiles; the compile cache is shared.
     kwargs = dict(
         initialization_timeout=options.initialization_timeout,
         # A backstop behind the watchdog, which must speak first (JAX aborts the process).
