@@ -47,8 +47,9 @@ def paper_prng(init: nn.initializers.Initializer) -> nn.initializers.Initializer
     today's default `PRNGKey(420)` no longer gives its HaDES-F network, and a HaDES-F dataset,
     evolved for exactly that network, then trains a policy that fails (SpaceInvaders-MinAtar
     D16: 3 instead of 93). The flag only changes how bits are drawn, not flax's per-parameter
-    key derivation (fold_in), so wrapping the initialisers restores the paper's weights exactly,
-    also under jit and vmap.
+    key derivation (fold_in), so wrapping the initialisers restores the paper's weights, also
+    under jit and vmap (checked against jax 0.4.13 + flax 0.7.0: equal up to float32 rounding
+    of the QR, max 3e-6).
     """
 
     def legacy_init(key, shape, dtype=jnp.float32):
