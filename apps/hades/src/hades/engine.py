@@ -178,10 +178,10 @@ def _emit(pending, t_prev, on_generation) -> float:
 class RunInterrupted(Exception):
     """SIGINT/SIGTERM arrived; the state after `generation` generations is checkpointed."""
 
-    def __init__(self, generation: int, run_path):
+    def __init__(self, generation: int, run_path, command: str = "<command>"):
         super().__init__(
             f"interrupted after generation {generation}; checkpoint saved. "
-            f"Resume with: hades <command> --resume {run_path}"
+            f"Resume with: hades {command} --resume {run_path}"
         )
         self.generation = generation
 
@@ -269,6 +269,7 @@ def evolve_run(
             es_state, start = checkpointer.restore(es_state, fingerprint)
         except CheckpointError:
             if checkpointer.latest_generation() is not None:
+                checkpointer.close()
                 raise
             # Stopped before its first checkpoint: generation 0 is where it was.
             print(f"hades: {run.path} has no checkpoint yet; starting at generation 0")
@@ -305,7 +306,7 @@ def evolve_run(
             distributed.note_checkpoint(done)
             last_save[0] = time.monotonic()
         if stop:
-            raise RunInterrupted(done, run.path)
+            raise RunInterrupted(done, run.path, command)
 
     t0 = time.perf_counter()
     with _stop_on_signals(stop_signal):
