@@ -29,7 +29,8 @@ def hades_env(cache: Path, devices: int) -> dict[str, str]:
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "HADES_COMPILE_CACHE": str(cache)}
     env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
     env["JAX_LOG_COMPILES"] = "1"  # logs compile times and persistent-cache hits to stderr
-    env.pop("JAX_COORDINATOR_ADDRESS", None)
+    for name in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
+        env.pop(name, None)  # single-process unless a test asks otherwise
     return env
 
 
