@@ -33,7 +33,7 @@ _HELP = {
     "obs_norm": "observation normalisation: none | const | running",
     "strategy": "evosax algorithm: open_es, snes, cma_es, ...",
     "fitness_shaping": "centered_rank | z_score | raw | default (the strategy's own)",
-    "chunk_size": "members evaluated at once per device (bounds memory)",
+    "chunk_size": "members evaluated at once per device (bounds memory; None: automatic)",
     "retrain_inits": "fresh inits retrained from the final dataset for the report",
 }
 

@@ -52,7 +52,7 @@ class DistillConfig:
     # Run.
     seed: int = 0
     retrain_inits: int = 20
-    chunk_size: int | None = None  # members evaluated at once per device; None: all
+    chunk_size: int | None = None  # members evaluated at once per device; None: automatic
     # HaDES-R+: what each generation's inner loop samples (None: the defaults below).
     rplus_widths: str | None = None  # comma-separated widths; default width/2,width,2w,4w
     rplus_lr_range: str | None = None  # "LOW,HIGH", log-uniform; default bc_lr/10,bc_lr*10

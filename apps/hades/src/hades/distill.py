@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,25 @@ class DistillationProblem:
     seed: int
     sampling: InnerSampling | None = None
     evolve_inner: bool = False
+    # HaDES-F's one init as concrete arrays, computed once when the problem is made (not inside
+    # every generation: for width-512 policies its orthogonal init is seconds of QR on a CPU).
+    fixed_params: Any = dataclasses.field(
+        default=None, init=False, compare=False, hash=False, repr=False
+    )
+
+    def __post_init__(self):
+        if self.init_mode == "fixed":
+            params = fixed_init_params(self.task, self.fixed_init_seed)
+            object.__setattr__(self, "fixed_params", params)
+
+    @property
+    def member_param_bytes(self) -> int:
+        """Bytes of the policies one member trains (sizes the engine's default chunks)."""
+        task = self.task
+        if self.sampling is not None:  # R+: the widest policy it may sample
+            task = dataclasses.replace(task, width=max(self.sampling.widths))
+        shapes = jax.eval_shape(task.init_params, jax.random.key(0))
+        return self.num_inits * sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(shapes))
 
     @property
     def fixed_init_seed(self) -> int:
@@ -137,9 +157,16 @@ class DistillationProblem:
             if self.evolve_inner:
                 task = with_max_steps(task, self.max_inner_steps)
                 lr, steps = self.inner_settings(genome)
-            returns, losses = jax.vmap(
-                task.dataset_return, in_axes=(None, 0, 0, 0, None, None, None)
-            )(genome, inits, fit_keys, eval_keys, labels, lr, steps)
+            if self.init_mode == "fixed":
+                # HaDES-F: the one init is a constant of the run (jit passes it in).
+                params0 = self.fixed_params
+                returns, losses = jax.vmap(
+                    task.dataset_return_from, in_axes=(None, None, 0, 0, None, None, None)
+                )(params0, genome, fit_keys, eval_keys, labels, lr, steps)
+            else:
+                returns, losses = jax.vmap(
+                    task.dataset_return, in_axes=(None, 0, 0, 0, None, None, None)
+                )(genome, inits, fit_keys, eval_keys, labels, lr, steps)
         return {"fitness": returns.mean(), "bc_loss": losses.mean()}
 
     def _sampled_returns(self, genome, inits, fit_keys, eval_keys, labels, shared_key):
@@ -158,6 +185,12 @@ class DistillationProblem:
             returns.append(ret)
             losses.append(loss)
         return jnp.stack(returns), jnp.stack(losses)
+
+
+@functools.lru_cache(maxsize=8)
+def fixed_init_params(task: BCTask, seed: int):
+    """The policy that `jax.random.key(seed)` initialises (jit passes it in as arguments)."""
+    return jax.jit(task.init_params)(jax.random.key(seed))
 
 
 def env_options(config: DistillConfig) -> dict[str, Any]:

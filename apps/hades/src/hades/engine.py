@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hades.parallel import (
+    auto_chunk_size,
     check_population,
     map_members,
     member_ids,
@@ -50,6 +51,9 @@ def make_generation_fn(strategy, problem: Problem, mesh, popsize: int, chunk_siz
     each process's requests (stop, checkpoint due); `metrics["control"]` is their OR over all
     processes, so every process takes the same decision at the same generation."""
     check_population(popsize, mesh, chunk_size)
+    if chunk_size is None:  # results do not depend on it; speed and memory do
+        member_bytes = getattr(problem, "member_param_bytes", None)
+        chunk_size = auto_chunk_size(popsize // mesh.size, member_bytes)
 
     def member(genome, member_id, member_root, shared_key):
         return problem.member_fitness(

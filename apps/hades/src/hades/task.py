@@ -130,9 +130,16 @@ class BCTask:
 
         lr, num_steps: optional (possibly traced) overrides of the fit config's learning rate and
         step count (at most fit_config.steps), for HaDES-R+ and evolved inner-loop settings."""
+        return self.train_from(self.init_params(init_key), genome, fit_key, labels, lr, num_steps)
+
+    def init_params(self, init_key):
+        """A freshly initialised policy."""
+        return self.net.init(init_key, jnp.zeros(self.env.obs_shape, jnp.float32))
+
+    def train_from(self, params, genome, fit_key, labels, lr=None, num_steps=None):
+        """`train` from given initial params (e.g. HaDES-F's one fixed init, computed once)."""
         net = self.net
         states = genome["states"]
-        params = net.init(init_key, jnp.zeros(self.env.obs_shape, jnp.float32))
         if self.discrete:
             targets, loss_fn = labels, cross_entropy
         else:
@@ -159,6 +166,11 @@ class BCTask:
     def dataset_return(self, genome, init_key, fit_key, eval_key, labels, lr=None, num_steps=None):
         """Train from one init and evaluate: the HaDES fitness of one (dataset, init) pair."""
         params, loss = self.train(genome, init_key, fit_key, labels, lr, num_steps)
+        return self.episode_return(params, eval_key), loss
+
+    def dataset_return_from(self, params, genome, fit_key, eval_key, labels, lr=None, steps=None):
+        """`dataset_return` from given initial params."""
+        params, loss = self.train_from(params, genome, fit_key, labels, lr, steps)
         return self.episode_return(params, eval_key), loss
 
     # -- metadata ----------------------------------------------------------------------------
