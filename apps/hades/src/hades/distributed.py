@@ -156,6 +156,16 @@ def initialize(options: DistributedOptions) -> None:
     _Context.watchdog.start()
 
 
+def barrier(name: str, timeout_s: float = 3600.0) -> None:
+    """Wait until every process gets here (multi-process runs; no-op otherwise). Waits through
+    JAX's coordination service, not a device collective, so it has no 30 s limit."""
+    if _Context.options is None:
+        return
+    from jax._src import distributed as jax_distributed
+
+    jax_distributed.global_state.client.wait_at_barrier(name, int(timeout_s * 1000))
+
+
 def finish() -> None:
     """Tell the other processes that this one ends on purpose (not a failure)."""
     if _Context.watchdog is not None:
@@ -189,9 +199,15 @@ class _Watchdog(threading.Thread):
         last_change = dict.fromkeys(last_value, now)
         unreachable_since = None
         beat = 0
+        looked = now
         while not self._ended.wait(self.interval):
             beat += 1
             now = time.monotonic()
+            if now - looked > 3 * self.interval + 1:
+                # This thread itself was held up (a long call holding the GIL, a suspended
+                # process): what the others did meanwhile was not watched; start afresh.
+                last_change = dict.fromkeys(last_change, now)
+            looked = now
             try:
                 self.client.key_value_set(self._key(self.me), str(beat), allow_overwrite=True)
                 values = dict(self.client.key_value_dir_get(self.PREFIX))
@@ -238,10 +254,9 @@ def failure_message(detail: str, named: list[int]) -> str:
                 f"The checkpoint at generation {last} in {_Context.run_path}/checkpoints is "
                 "complete and safe."
             )
-        flags = "" if options is None else " " + options.resume_flags()
         lines.append(
             f"Resume on every process with: hades {_Context.command} --resume "
-            f"{_Context.run_path}{flags}"
+            f"{_Context.run_path}{resume_flags()}"
         )
     first = detail.strip().splitlines()[0] if detail.strip() else ""
     lines.append(f"({first[:300]})")
@@ -257,8 +272,10 @@ def _exit_with(message: str) -> None:
         os._exit(EXIT_PEER_FAILED)
 
 
-def is_multi_process() -> bool:
-    return _Context.options is not None
+def resume_flags() -> str:
+    """What a resume command needs besides --resume (multi-process runs: where to meet)."""
+    options = _Context.options
+    return "" if options is None else " " + options.resume_flags()
 
 
 # How a collective or the coordination service fails when a peer is gone.

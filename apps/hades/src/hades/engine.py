@@ -182,10 +182,10 @@ def _emit(pending, t_prev, on_generation) -> float:
 class RunInterrupted(Exception):
     """SIGINT/SIGTERM arrived; the state after `generation` generations is checkpointed."""
 
-    def __init__(self, generation: int, run_path, command: str = "<command>"):
+    def __init__(self, generation: int, run_path, command: str = "<command>", flags: str = ""):
         super().__init__(
             f"interrupted after generation {generation}; checkpoint saved. "
-            f"Resume with: hades {command} --resume {run_path}"
+            f"Resume with: hades {command} --resume {run_path}{flags}"
         )
         self.generation = generation
 
@@ -310,11 +310,19 @@ def evolve_run(
             distributed.note_checkpoint(done)
             last_save[0] = time.monotonic()
         if stop:
-            raise RunInterrupted(done, run.path, command)
+            raise RunInterrupted(done, run.path, command, distributed.resume_flags())
 
     t0 = time.perf_counter()
     with _stop_on_signals(stop_signal):
         try:
+            if jax.process_count() > 1 and start < generations:
+                # Compile, then meet: gloo gives processes 30 s to join a collective they use
+                # for the first time, and compiling (or loading from the cache) can take one
+                # process much longer than another.
+                generation_fn = generation_fn.lower(
+                    es_state, run_key, np.uint32(start), local_flags()
+                ).compile()
+                distributed.barrier(f"hades/compiled/{start}")
             es_state = run_generations(
                 generation_fn, es_state, run_key, start, generations, on_generation, local_flags
             )
