@@ -12,7 +12,10 @@ in the coordination service's key-value store and watches the others' counters; 
 stops changing names its process, a coordinator that stops answering names process 0. A
 collective that fails first (gloo sees the peer's socket close at once) waits for that verdict.
 JAX's own heartbeat timeout is set to twice hades's plus 10 s, as a backstop: JAX aborts the
-process when it fires, with a log line that names the process but no checkpoint.
+process when it fires, with a log line that names the process but no checkpoint. When process 0
+(the coordinator) dies, JAX aborts the others at once with its own message; jax 0.10 offers no
+Python hook to replace it (jaxlib's `missed_heartbeat_callback` raises std::bad_cast when
+called).
 """
 
 from __future__ import annotations
