@@ -309,7 +309,7 @@ def _start_runtime(argv: list[str]) -> None:
     from hades.compile_cache import enable_compile_cache
 
     enable_compile_cache()
-    if not argv or argv[0] not in _EVOLVING:
+    if not argv or argv[0] not in _EVOLVING or {"-h", "--help"} & set(argv):
         return
     early = argparse.ArgumentParser(prog=f"hades {argv[0]}", add_help=False)
     early.add_argument("--coordinator", default=None)
