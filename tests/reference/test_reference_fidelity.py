@@ -6,10 +6,11 @@ task's train + evaluate) with each file's recorded recipe and the paper's evalua
 the positional backend, 4 envs x 1024 steps, sampled actions, constant observation statistics
 shipped with the file; MinAtar 8 envs x 1024 steps, sampled actions.
 
-Cheapest faithful protocol (the whole module: ~2.5 min on 2 busy CPU cores): per environment, ONE
+Cheapest faithful protocol: per environment, ONE
 jitted function vmapped over the three seeds' datasets and a few retrainings each (the recipes,
 statistics and shapes of the three seeds are equal, which is asserted), so each environment
-compiles once.
+compiles once. Cost on the 2-core machine (load average ~6 from other jobs): 162 s CPU / 273 s
+wall with a cold compile cache, 61 s CPU / 102 s wall with a warm one (see conftest.py).
 
 * brax hopper / walker2d D4 are HaDES-R datasets: every retraining starts from a fresh init.
 * SpaceInvaders-MinAtar D16 HaDES-F datasets retrain from their recorded fixed init
