@@ -6,17 +6,18 @@ task's train + evaluate) with each file's recorded recipe and the paper's evalua
 the positional backend, 4 envs x 1024 steps, sampled actions, constant observation statistics
 shipped with the file; MinAtar 8 envs x 1024 steps, sampled actions.
 
-Cheapest faithful protocol: per environment, ONE
-jitted function vmapped over the three seeds' datasets and a few retrainings each (the recipes,
-statistics and shapes of the three seeds are equal, which is asserted), so each environment
-compiles once. Cost on the 2-core machine (load average ~6 from other jobs): 162 s CPU / 273 s
-wall with a cold compile cache, 61 s CPU / 102 s wall with a warm one (see conftest.py).
+Cheapest faithful protocol: per environment, ONE jitted function vmapped over the three seeds'
+datasets and a few retrainings each (the recipes, statistics and shapes of the three seeds are
+equal, which is asserted), so each environment compiles once. Cost on the 2-core machine (load
+average ~6 from other jobs): 162 s CPU / 273 s wall with a cold compile cache, 61 s CPU / 102 s
+wall with a warm one (see conftest.py).
 
 * brax hopper / walker2d D4 are HaDES-R datasets: every retraining starts from a fresh init.
 * SpaceInvaders-MinAtar D16 HaDES-F datasets retrain from their recorded fixed init
   (PRNGKey(OVERFIT_SEED), drawn with jax 0.4's PRNG) on gymnax 0.0.x's SpaceInvaders rules,
   which `load_reference` records in the file's env_options. With gymnax 1.0's rules the same
-  policies score ~0-4 (checked below), which is why this dataset "retrained to 0.0" before.
+  policies score 3 / 7 / 14 (checked below); with both that and today's PRNG for the init,
+  seed 0 "retrained to 0.0" before (packages/env-adapters/README.md).
 """
 
 from __future__ import annotations
