@@ -9,4 +9,8 @@ _FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
 if _FLAG.split("=")[0] not in _os.environ.get("XLA_FLAGS", ""):
     _os.environ["XLA_FLAGS"] = (_os.environ.get("XLA_FLAGS", "") + " " + _FLAG).strip()
 
+from hades._threefry import use_unrolled_threefry_on_cpu as _unrolled_threefry  # noqa: E402
+
+_unrolled_threefry()
+
 __version__ = "0.1.0"
