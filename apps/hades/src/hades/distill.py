@@ -374,7 +374,7 @@ def run_distill(
         "retrain_returns": returns.tolist(),
         **_inner_summary(problem, genome),
         "evolve_seconds": result.seconds,
-        "devices": jax.device_count(),
+        "devices": result.devices,
         "processes": jax.process_count(),
     }
     run.write_summary(summary)

@@ -220,6 +220,7 @@ class EvolveResult:
     es_state: Any
     history: dict[str, list[float]]
     seconds: float
+    devices: int = 1  # devices the population was sharded over
 
 
 def history_from_rows(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
@@ -256,7 +257,7 @@ def evolve_run(
     from hades_es_core import make_strategy
 
     policy = checkpoint or CheckpointPolicy()
-    mesh = population_mesh()
+    mesh = population_mesh(popsize=es_config.popsize)
     run_key = jax.random.key(seed)
     genome0 = problem.initial_genome(jax.random.fold_in(run_key, 0xDA7A))
     strategy = make_strategy(es_config, genome0)
@@ -330,7 +331,7 @@ def evolve_run(
             progress.close()
             checkpointer.close()
     es_state = jax.device_get(es_state)  # replicated: every process holds all of it
-    return EvolveResult(strategy, es_state, history, time.perf_counter() - t0)
+    return EvolveResult(strategy, es_state, history, time.perf_counter() - t0, mesh.size)
 
 
 @contextlib.contextmanager

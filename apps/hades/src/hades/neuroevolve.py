@@ -93,7 +93,7 @@ def run_neuroevolve(
         "retrain_return_std": float(returns.std()),
         "retrain_returns": returns.tolist(),
         "evolve_seconds": result.seconds,
-        "devices": jax.device_count(),
+        "devices": result.devices,
         "processes": jax.process_count(),
     }
     run.write_summary(summary)

@@ -18,8 +18,14 @@ from jax.sharding import PartitionSpec as P
 POP_AXIS = "pop"
 
 
-def population_mesh(devices=None) -> Mesh:
+def population_mesh(devices=None, popsize: int | None = None) -> Mesh:
+    """A 1-D mesh over `devices` (default: all). With `popsize`, a single process's CPU devices
+    (hades makes one per core, see cpu_devices.py) are cut to the most that split the
+    population evenly; accelerators are all kept and check_population names the fix."""
     devices = jax.devices() if devices is None else list(devices)
+    single_process_cpu = jax.process_count() == 1 and all(d.platform == "cpu" for d in devices)
+    if popsize and popsize % len(devices) and single_process_cpu:
+        devices = devices[: max(k for k in range(1, len(devices) + 1) if popsize % k == 0)]
     # Auto axes: the generation is written as global-array code and shard_map slices it.
     return jax.make_mesh((len(devices),), (POP_AXIS,), (AxisType.Auto,), devices=devices)
 
