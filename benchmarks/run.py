@@ -210,18 +210,31 @@ def _vm_hwm_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def run_config(name: str, generations: int, overrides: dict[str, Any]) -> dict[str, Any]:
+def _vm_rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def run_config(
+    name: str, generations: int, overrides: dict[str, Any], cpu_devices: str | None = None
+) -> dict[str, Any]:
     import jax
     import jax.numpy as jnp
     import numpy as np
 
     import hades  # noqa: F401  (sets XLA_FLAGS before jax starts)
+    from hades.cpu_devices import configure_cpu_devices
+
+    configure_cpu_devices(cpu_devices)  # as `hades distill` does, before any JAX operation
     from hades.config import DistillConfig
     from hades.distill import es_config_from, problem_from_config
     from hades.engine import make_generation_fn
     from hades.parallel import population_mesh
     from hades_es_core import make_strategy
 
+    rss = {"imports": _vm_rss_bytes()}  # jax, jaxlib, the hades packages
     t_start = time.perf_counter()
     config = DistillConfig(**{**BENCHMARKS[name]["config"], **overrides})
     config.validate()
@@ -231,15 +244,18 @@ def run_config(name: str, generations: int, overrides: dict[str, Any]) -> dict[s
     genome0 = problem.initial_genome(jax.random.fold_in(run_key, 0xDA7A))
     strategy = make_strategy(es_config, genome0)
     es_state = strategy.init(jax.random.fold_in(run_key, 0xE5), genome0)
-    mesh = population_mesh()
+    mesh = population_mesh(popsize=es_config.popsize)
     generation_fn = make_generation_fn(
         strategy, problem, mesh, es_config.popsize, config.chunk_size
     )
     setup_seconds = time.perf_counter() - t_start
+    rss["setup"] = _vm_rss_bytes()  # + the env (brax, mujoco), the fixed init, the ES state
 
     t0 = time.perf_counter()
     compiled = generation_fn.lower(es_state, run_key, jnp.uint32(0)).compile()
     compile_only = time.perf_counter() - t0
+    rss["compile_peak"] = _vm_hwm_bytes()  # XLA/LLVM's working memory while compiling
+    rss["after_compile"] = _vm_rss_bytes()
     es_state, metrics = compiled(es_state, run_key, jnp.uint32(0))
     jax.block_until_ready((es_state, metrics))
     first = time.perf_counter() - t0
@@ -264,6 +280,8 @@ def run_config(name: str, generations: int, overrides: dict[str, Any]) -> dict[s
         "xla_cost_analysis_flops": xla_flops,
         "analytic_flops": analytic_flops(config, problem.task),
         "child_peak_rss_bytes": _vm_hwm_bytes(),
+        "rss_stages_bytes": rss,
+        "devices": mesh.size,
         "fitness_finite": bool(np.isfinite([r["fitness_mean"] for r in rows]).all()),
         "machine": machine_description(),
     }
@@ -345,9 +363,15 @@ def run_child(args: list[str]) -> dict[str, Any]:
 
 
 def run_benchmark(
-    name: str, generations: int, overrides: dict[str, Any], machine: dict[str, Any] | None
+    name: str,
+    generations: int,
+    overrides: dict[str, Any],
+    machine: dict[str, Any] | None,
+    cpu_devices: str | None = None,
 ) -> dict[str, Any]:
     args = ["--child", name, "--generations", str(generations)]
+    if cpu_devices is not None:
+        args += ["--cpu-devices", cpu_devices]
     for key, value in overrides.items():
         args += ["--set", f"{key}={json.dumps(value)}"]
     result = run_child(args)
@@ -391,17 +415,23 @@ def floors(result: dict[str, Any], machine: dict[str, Any]) -> dict[str, float]:
 # -- README table ---------------------------------------------------------------------------
 
 
+def result_key(name: str, cpu_devices: str | None) -> str:
+    """A result's file stem: the config name, plus the device count when it was forced."""
+    return name if cpu_devices in (None, "auto") else f"{name}-{cpu_devices}dev"
+
+
 def load_results() -> dict[str, dict[str, Any]]:
     out = {}
     for name in BENCHMARKS:
-        path = RESULTS / f"{name}.json"
-        if path.exists():
-            out[name] = json.loads(path.read_text())
+        for path in sorted(RESULTS.glob(f"{name}*.json")):
+            forced = path.stem.startswith(f"{name}-") and path.stem.endswith("dev")
+            if path.stem == name or forced:
+                out[path.stem] = json.loads(path.read_text())
     return out
 
 
-def per_member_mb(results: dict[str, dict[str, Any]]) -> float | None:
-    small, large = (results.get(n) for n in PER_MEMBER)
+def per_member_mb(results: dict[str, dict[str, Any]], suffix: str = "") -> float | None:
+    small, large = (results.get(n + suffix) for n in PER_MEMBER)
     if not small or not large:
         return None
     extra = large["config"]["popsize"] - small["config"]["popsize"]
@@ -410,9 +440,10 @@ def per_member_mb(results: dict[str, dict[str, Any]]) -> float | None:
 
 def table(results: dict[str, dict[str, Any]]) -> str:
     lines = [
-        "| config | paper's code | hades | speedup | compile (1st gen) | peak RSS (paper) "
-        "| RSS / paper | GFLOP/gen | % of peak FLOP/s | weight-read floor | load avg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| config | paper's code | hades | CPU devices | speedup | compile (1st gen) "
+        "| peak RSS (paper) | RSS / paper | GFLOP/gen | % of peak FLOP/s | weight-read floor "
+        "| load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         s = r["seconds_per_generation"]
@@ -422,6 +453,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         lines.append(
             f"| {name} | {paper['seconds_per_generation']:g} s/gen "
             f"| **{s['median']:.3g} s/gen** ({s['min']:.3g}–{s['max']:.3g}, n={s['n']}) "
+            f"| {r.get('devices', 1)} "
             f"| **{r['speedup_vs_paper']:.1f}×** | {r['compile_seconds']:.1f} s "
             f"| {r['peak_rss_bytes'] / GIB:.2f} GiB ({paper['peak_rss_gib']} GiB) "
             f"| {r['memory_fraction_of_paper']:.2f} "
@@ -430,12 +462,32 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             f"| {'' if floor is None else f'{floor:.2g} s'} "
             f"| {_load(r['load_average_before'])} → {_load(r['load_average_after'])} |"
         )
-    mb = per_member_mb(results)
-    if mb is not None:
+    staged = {name: r for name, r in results.items() if "rss_stages_bytes" in r}
+    if staged:
+        lines += [
+            "",
+            "Resident memory by stage (GiB): after importing jax and hades, after building the "
+            "env and the ES state, the peak while XLA compiles the generation, the peak overall.",
+            "",
+            "| config | imports | + setup | compile peak | peak | paper's peak | target |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, r in staged.items():
+            st = r["rss_stages_bytes"]
+            paper = r["paper"]["peak_rss_gib"]
+            lines.append(
+                f"| {name} | {st['imports'] / GIB:.2f} | {st['setup'] / GIB:.2f} "
+                f"| {st['compile_peak'] / GIB:.2f} | {r['peak_rss_bytes'] / GIB:.2f} "
+                f"| {paper} | ≤ {paper * TARGET_MEMORY_FRACTION:.2f} |"
+            )
+    for suffix, what in (("", "one CPU device per core"), ("-1dev", "1 CPU device")):
+        mb = per_member_mb(results, suffix)
+        if mb is None:
+            continue
         lines.append("")
         lines.append(
-            f"Memory per extra population member (Breakout, popsize 256 → 512): **{mb:.2f} MB** "
-            f"(paper's code: {PAPER_MB_PER_EXTRA_MEMBER} MB; target ≤ "
+            f"Peak RSS per extra population member (Breakout, popsize 256 → 512, {what}): "
+            f"**{mb:.2f} MB** (paper's code: {PAPER_MB_PER_EXTRA_MEMBER} MB; target ≤ "
             f"{PAPER_MB_PER_EXTRA_MEMBER * TARGET_PER_MEMBER_FRACTION:.2f} MB)."
         )
     lines.append("")
@@ -476,6 +528,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"configs (default: all of {list(BENCHMARKS)})")
     parser.add_argument("--generations", type=int, default=6, help="first + steady generations")
     parser.add_argument("--set", action="append", default=[], help="override KEY=JSON")
+    parser.add_argument(
+        "--cpu-devices",
+        default="auto",
+        help="CPU devices, as `hades distill --cpu-devices` [default: auto, one per core]; "
+        "results of a forced count are saved as <config>-<N>dev.json",
+    )
     parser.add_argument("--no-save", action="store_true", help="print, write no results")
     parser.add_argument("--skip-machine", action="store_true", help="reuse results/machine.json")
     parser.add_argument("--table-only", action="store_true", help="rebuild README's table")
@@ -488,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.child_out).write_text(json.dumps(measure_machine()))
         return 0
     if args.child:
-        result = run_config(args.child, args.generations, _parse_set(args.set))
+        result = run_config(args.child, args.generations, _parse_set(args.set), args.cpu_devices)
         Path(args.child_out).write_text(json.dumps(result))
         return 0
     if args.table_only:
@@ -512,10 +570,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_save:
             machine_path.write_text(json.dumps(machine, indent=2) + "\n")
     for name in names:
-        result = run_benchmark(name, args.generations, overrides, machine)
+        result = run_benchmark(name, args.generations, overrides, machine, args.cpu_devices)
         print(_result_line(result), flush=True)
         if not args.no_save:
-            (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+            key = result_key(name, args.cpu_devices)
+            (RESULTS / f"{key}.json").write_text(json.dumps(result, indent=2) + "\n")
     if not args.no_save:
         write_table(load_results())
     return 0
