@@ -230,9 +230,8 @@ def run_config(
     configure_cpu_devices(cpu_devices)  # as `hades distill` does, before any JAX operation
     from hades.config import DistillConfig
     from hades.distill import es_config_from, problem_from_config
-    from hades.engine import make_generation_fn
+    from hades.engine import make_generation_fn, start_run
     from hades.parallel import population_mesh
-    from hades_es_core import make_strategy
 
     rss = {"imports": _vm_rss_bytes()}  # jax, jaxlib, the hades packages
     t_start = time.perf_counter()
@@ -240,10 +239,7 @@ def run_config(
     config.validate()
     problem = problem_from_config(config)
     es_config = es_config_from(config)
-    run_key = jax.random.key(config.seed)
-    genome0 = problem.initial_genome(jax.random.fold_in(run_key, 0xDA7A))
-    strategy = make_strategy(es_config, genome0)
-    es_state = strategy.init(jax.random.fold_in(run_key, 0xE5), genome0)
+    run_key, _, strategy, es_state = start_run(problem, es_config, config.seed)
     mesh = population_mesh(popsize=es_config.popsize)
     generation_fn = make_generation_fn(
         strategy, problem, mesh, es_config.popsize, config.chunk_size

@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +35,26 @@ class Problem(Protocol):
     def initial_genome(self, key: jax.Array) -> Any: ...
 
     def member_fitness(self, genome, member_key, shared_key) -> dict[str, jax.Array]: ...
+
+
+class RunStart(NamedTuple):
+    run_key: jax.Array
+    genome0: Any  # the problem's initial genome: the ES mean at generation 0
+    strategy: Any
+    es_state: Any
+
+
+def start_run(problem: Problem, es_config, seed: int) -> RunStart:
+    """A run's key, initial genome, strategy and ES state, all derived from `seed`: the same
+    for every command that evolves (distill, neuroevolve, vision, the benchmarks) and every
+    process."""
+    from hades_es_core import make_strategy
+
+    run_key = jax.random.key(seed)
+    genome0 = problem.initial_genome(jax.random.fold_in(run_key, 0xDA7A))
+    strategy = make_strategy(es_config, genome0)
+    es_state = strategy.init(jax.random.fold_in(run_key, 0xE5), genome0)
+    return RunStart(run_key, genome0, strategy, es_state)
 
 
 def generation_keys(run_key: jax.Array, generation) -> tuple[jax.Array, ...]:
@@ -254,16 +274,13 @@ def evolve_run(
     from hades import distributed
     from hades.checkpoint import Checkpointer, CheckpointError
     from hades.parallel import population_mesh
-    from hades_es_core import make_strategy
 
     policy = checkpoint or CheckpointPolicy()
     mesh = population_mesh(popsize=es_config.popsize)
-    run_key = jax.random.key(seed)
-    genome0 = problem.initial_genome(jax.random.fold_in(run_key, 0xDA7A))
-    strategy = make_strategy(es_config, genome0)
+    run_key, _, strategy, es_state = start_run(problem, es_config, seed)
     # Computed by every process alike, then laid out as global arrays replicated on every
     # device: what the jitted generation takes in a multi-process run (and in a single one).
-    es_state = replicate(strategy.init(jax.random.fold_in(run_key, 0xE5), genome0), mesh)
+    es_state = replicate(es_state, mesh)
     run_key = replicate(run_key, mesh)
     fingerprint = fingerprint or {}
     checkpointer = Checkpointer(run.path, max_to_keep=policy.keep)

@@ -19,7 +19,7 @@ import jax
 import numpy as np
 
 from hades import __version__
-from hades.engine import ProgressBar, make_generation_fn, run_generations
+from hades.engine import ProgressBar, make_generation_fn, run_generations, start_run
 from hades.parallel import population_mesh
 from hades.rundir import RunDir
 from hades_bc_inner import FitConfig
@@ -31,7 +31,7 @@ from hades_distill_vision import (
     load_image_dataset,
     test_accuracy,
 )
-from hades_es_core import ESConfig, make_strategy
+from hades_es_core import ESConfig
 
 
 @dataclass(frozen=True)
@@ -302,10 +302,7 @@ def run_vision(config: VisionConfig, out: str | Path, quiet: bool = False) -> di
     recipe = recipe_from(config)
     problem = problem_from(config, recipe, data.train)
     es_config = es_config_from(config)
-    run_key = jax.random.key(config.seed)
-    genome0 = problem.initial_genome(jax.random.fold_in(run_key, 0xDA7A))
-    strategy = make_strategy(es_config, genome0)
-    es_state = strategy.init(jax.random.fold_in(run_key, 0xE5), genome0)
+    run_key, genome0, strategy, es_state = start_run(problem, es_config, config.seed)
     mesh = population_mesh(popsize=config.popsize)
     generation_fn = make_generation_fn(strategy, problem, mesh, config.popsize, config.chunk_size)
 
