@@ -203,18 +203,21 @@ def analytic_flops(config, task) -> dict[str, float]:
 # -- one config, in a child process ---------------------------------------------------------
 
 
-def _vm_hwm_bytes() -> int:
+def _proc_status_bytes(field: str) -> int | None:
+    """A memory field of /proc/self/status (VmRSS: now, VmHWM: peak) in bytes; None off Linux."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return None
+
+
+def _vm_hwm_bytes() -> int:
+    peak = _proc_status_bytes("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _vm_rss_bytes() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    return _proc_status_bytes("VmRSS") or 0
 
 
 def run_config(

@@ -22,10 +22,9 @@ def test_option_then_environment_variable():
     assert resolve_cpu_devices("1", environ={}) == 1
 
 
-def test_a_count_the_user_gave_xla_or_jax_is_kept():
+def test_a_count_the_user_gave_xla_is_kept():
     flags = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
     assert resolve_cpu_devices(2, environ=flags) is None
-    assert resolve_cpu_devices(None, environ={"JAX_NUM_CPU_DEVICES": "4"}) is None
 
 
 @pytest.mark.parametrize("bad", ["0", "-2", "two"])

@@ -38,12 +38,13 @@ def usable_cores() -> int:
 
 
 def resolve_cpu_devices(requested: str | int | None, environ=os.environ) -> int | None:
-    """How many CPU devices to ask JAX for; None when the user already told XLA or JAX, or
-    asked for nothing.
+    """How many CPU devices to ask JAX for; None when the user already told XLA, or asked for
+    nothing (a count set through JAX's own `jax_num_cpu_devices` is kept by
+    configure_cpu_devices).
 
     requested: the `--cpu-devices` value: an int >= 1, "auto" (one per usable core) or None
     (then `$HADES_CPU_DEVICES`, else nothing: JAX's one device)."""
-    if _XLA_FLAG in environ.get("XLA_FLAGS", "") or environ.get("JAX_NUM_CPU_DEVICES"):
+    if _XLA_FLAG in environ.get("XLA_FLAGS", ""):
         return None
     if requested is None:
         requested = environ.get(ENV_VAR)
